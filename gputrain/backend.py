@@ -1,0 +1,155 @@
+"""The array shim: NumPy on any machine, CuPy on an NVIDIA GPU.
+
+This is the only module that imports cupy. Everything else writes array code against
+``xp`` (the module a :class:`Device` or :func:`get_array_module` hands out), moves arrays
+with :func:`to_cpu` / :func:`to_device`, and draws random numbers from the device's
+generator (:meth:`Device.rng`).
+
+Device choice: ``auto`` (CuPy when it imports and sees a CUDA device, else NumPy), ``cpu``
+or ``gpu`` (an error when there is none), from ``--device`` on every command or from the
+``GPUTRAIN_DEVICE`` environment variable. ``gpu:1`` picks a device id.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy
+
+from gputrain.errors import GputrainError
+
+try:  # guarded once, here (Chainer's backends/cuda.py does the same)
+    import cupy as _cupy
+except Exception as _e:  # ImportError, or a CUDA library that fails to load
+    _cupy = None
+    _cupy_import_error: Exception | None = _e
+else:
+    _cupy_import_error = None
+
+DEFAULT_DTYPE = numpy.float32
+DEVICE_ENV = "GPUTRAIN_DEVICE"
+DEVICE_CHOICES = ("auto", "cpu", "gpu")
+
+
+def cupy_module() -> ModuleType | None:
+    """The cupy module if it imported, else None (for kernels.py and GPU-only tests)."""
+    return _cupy
+
+
+def gpu_count() -> int:
+    """Number of CUDA devices CuPy can use; 0 without cupy, a driver or a device."""
+    if _cupy is None:
+        return 0
+    try:
+        return int(_cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # no driver, driver too old, no device
+        return 0
+
+
+def gpu_available() -> bool:
+    return gpu_count() > 0
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where arrays live: ``kind`` is ``"cpu"`` or ``"gpu"``; ``id`` is the CUDA ordinal."""
+
+    kind: str
+    id: int = 0
+
+    @property
+    def xp(self) -> ModuleType:
+        return _cupy if self.kind == "gpu" else numpy
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.kind == "gpu"
+
+    def __str__(self) -> str:
+        return f"gpu:{self.id}" if self.is_gpu else "cpu"
+
+    def rng(self, seed: int | None = None):
+        """A fresh seeded generator that draws on this device (``xp.random.default_rng``)."""
+        if self.is_gpu:
+            with _cupy.cuda.Device(self.id):
+                return _cupy.random.default_rng(seed)
+        return numpy.random.default_rng(seed)
+
+    def activate(self):
+        """Context manager that makes this device current (a no-op on the CPU)."""
+        if self.is_gpu:
+            return _cupy.cuda.Device(self.id)
+        return _NullContext()
+
+
+class _NullContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+CPU = Device("cpu")
+
+
+def resolve_device(spec: str | None = None) -> Device:
+    """Turn ``auto``/``cpu``/``gpu``/``gpu:N`` (or ``$GPUTRAIN_DEVICE``) into a Device."""
+    raw = spec if spec is not None else os.environ.get(DEVICE_ENV, "auto")
+    text = (raw or "auto").strip().lower()
+    kind, _, ordinal = text.partition(":")
+    if kind not in DEVICE_CHOICES or (ordinal and (kind != "gpu" or not ordinal.isdigit())):
+        raise GputrainError(f"unknown device {raw!r}: use auto, cpu, gpu or gpu:N")
+    if kind == "cpu":
+        return CPU
+    count = gpu_count()
+    if kind == "auto":
+        return Device("gpu", 0) if count else CPU
+    index = int(ordinal or 0)
+    if count == 0:
+        why = f" (cupy: {_cupy_import_error})" if _cupy is None else ""
+        raise GputrainError(f"--device gpu: no CUDA device is available{why}")
+    if index >= count:
+        raise GputrainError(f"--device {text}: only {count} CUDA device(s) present")
+    return Device("gpu", index)
+
+
+def get_array_module(*arrays) -> ModuleType:
+    """cupy if any argument is a cupy array, else numpy."""
+    if _cupy is not None:
+        return _cupy.get_array_module(*arrays)
+    return numpy
+
+
+def is_gpu_array(a) -> bool:
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def device_of(a) -> Device:
+    if is_gpu_array(a):
+        return Device("gpu", int(a.device.id))
+    return CPU
+
+
+def to_cpu(a):
+    """A NumPy array (copied from the GPU when needed); scalars and None pass through."""
+    if is_gpu_array(a):
+        return _cupy.asnumpy(a)
+    return a
+
+
+def to_device(a, device: Device, dtype=None):
+    """``a`` as an array on ``device`` (no copy when it is already there with that dtype)."""
+    if device.is_gpu:
+        with _cupy.cuda.Device(device.id):
+            return _cupy.asarray(a, dtype=dtype)
+    return numpy.asarray(to_cpu(a), dtype=dtype)
+
+
+def synchronize(device: Device) -> None:
+    """Wait for queued GPU work (for honest timings); a no-op on the CPU."""
+    if device.is_gpu:
+        with _cupy.cuda.Device(device.id):
+            _cupy.cuda.get_current_stream().synchronize()
