@@ -1,0 +1,1 @@
+"""word2vec: training (skip-gram / CBOW with negative sampling), vectors, queries, evaluation."""
