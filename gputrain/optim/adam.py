@@ -1,0 +1,89 @@
+"""Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019).
+
+Adam, with ``g = grad + weight_decay * p`` (L2) and ``t`` the parameter's step count:
+``m = b1*m + (1-b1)*g``, ``v = b2*v + (1-b2)*g*g``,
+``p -= lr * (m / (1-b1**t)) / (sqrt(v / (1-b2**t)) + eps)``.
+
+AdamW decouples the decay from the gradient: ``p *= 1 - lr*weight_decay``, then the Adam
+step with ``g = grad`` (weight_decay defaults to 0.01, as in PyTorch).
+
+Sparse gradients (``SparseGrad``) are applied lazily, like PyTorch's ``SparseAdam``: only
+the touched rows' moments decay and only touched rows move (``sparse.adam_rows``); the
+weight decay (L2 for Adam, decoupled for AdamW) also acts on the touched rows only. This
+differs from the dense rule for rows that were touched before but not now.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gputrain.backend import get_array_module
+from gputrain.optim.optimizer import Optimizer, check_positive, check_unit
+from gputrain.optim.sparse import adam_rows, coalesce_rows
+
+
+class Adam(Optimizer):
+    """``Adam(params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0)``;
+    ``betas=(b1, b2)`` is accepted too."""
+
+    name = "adam"
+    hyper_names = ("beta1", "beta2", "eps")
+    slot_names = ("m", "v")
+    decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.0, betas=None):
+        super().__init__(params, lr, weight_decay)
+        if betas is not None:
+            beta1, beta2 = betas
+        self.beta1 = check_unit(self.name, "beta1", beta1)
+        self.beta2 = check_unit(self.name, "beta2", beta2)
+        self.eps = check_positive(self.name, "eps", eps)
+
+    def _update_dense(self, i, p, grad, state):
+        xp = get_array_module(p.data)
+        if self.decoupled:
+            if self.weight_decay:
+                p.data *= 1.0 - self.lr * self.weight_decay
+            g = grad
+        else:
+            g = self.l2_grad(i, p, grad)
+        b1, b2, t = self.beta1, self.beta2, state["step"]
+        m, v = state["m"], state["v"]
+        tmp = self.scratch(i, "tmp", p.data)
+        xp.subtract(g, m, out=tmp)  # m += (1-b1)(g - m)  ==  b1*m + (1-b1)*g
+        tmp *= 1.0 - b1
+        m += tmp
+        xp.multiply(g, g, out=tmp)  # v += (1-b2)(g*g - v)
+        tmp -= v
+        tmp *= 1.0 - b2
+        v += tmp
+        # lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) == c * m / (sqrt(v) + eps*sqrt(bc2))
+        root_bc2 = math.sqrt(1.0 - b2**t)
+        xp.sqrt(v, out=tmp)
+        tmp += self.eps * root_bc2
+        xp.divide(m, tmp, out=tmp)
+        tmp *= self.lr * root_bc2 / (1.0 - b1**t)
+        p.data -= tmp
+
+    def _update_sparse(self, i, p, grad, state):
+        rows, values = grad.rows, grad.values
+        if self.weight_decay:
+            rows, values = coalesce_rows(rows, values, p.data.shape)
+            if self.decoupled:
+                p.data[rows] *= 1.0 - self.lr * self.weight_decay
+            else:
+                values += self.weight_decay * p.data[rows]
+        adam_rows(p.data, state["m"], state["v"], rows, values, self.lr, self.beta1,
+                  self.beta2, self.eps, state["step"])
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.01)."""
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.01, betas=None):
+        super().__init__(params, lr, beta1, beta2, eps, weight_decay, betas)
