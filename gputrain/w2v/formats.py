@@ -1,0 +1,327 @@
+"""Vector files: word2vec binary, word2vec text and Parquet, read and written.
+
+word2vec binary: an ASCII header ``"<count> <dim>\\n"``, then per word the UTF-8 word, one
+space, ``dim`` little-endian float32 values, and (word2vec.c) or not (gensim) a newline.
+word2vec text: the same header, then one line per word: ``word v1 ... vdim``.
+Parquet: columns ``word`` (string), ``count`` (int64, may be null) and ``vector``
+(fixed-size list<float32>).
+
+Readers return ``(words, vectors, counts)`` with ``vectors`` a NumPy float32 matrix and
+``counts`` an int64 array or None. A truncated or malformed file raises
+:class:`~gputrain.errors.GputrainError` naming the file and where (line, byte offset, word
+index). Words that are not valid UTF-8 are decoded with replacement characters.
+Writers go through :mod:`gputrain.atomicfile`, so a half-written file never appears.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from gputrain.atomicfile import atomic_open, atomic_path
+from gputrain.errors import GputrainError
+
+FORMATS = ("bin", "txt", "parquet")
+_SUFFIXES = {".bin": "bin", ".txt": "txt", ".vec": "txt", ".parquet": "parquet", ".pq": "parquet"}
+_MAX_WORD_BYTES = 10_000  # a "word" longer than this means the layout is not what we think
+_TEXT_CHUNK_LINES = 20_000
+
+
+def format_from_suffix(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """The format to write: ``fmt`` if given, else from the suffix (default binary)."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise GputrainError(f"unknown vector format {fmt!r}: use one of {', '.join(FORMATS)}")
+        return fmt
+    return _SUFFIXES.get(Path(path).suffix.lower(), "bin")
+
+
+def sniff_format(path: str | os.PathLike) -> str:
+    """The format of an existing file, from its content (the suffix can lie)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head == b"PAR1":
+            return "parquet"
+        f.seek(0)
+        header = f.readline(200)
+        dim = _parse_header(header, path)[1]
+        first = f.readline(_MAX_WORD_BYTES + 40 * dim)
+    parts = first.split()
+    if len(parts) == dim + 1:
+        try:
+            [float(p) for p in parts[1:]]
+            return "txt"
+        except ValueError:
+            pass
+    return "bin"
+
+
+# ---------------------------------------------------------------------------------------
+# reading
+
+
+def read_vectors(path: str | os.PathLike, fmt: str | None = None, limit: int | None = None):
+    """Read ``(words, vectors, counts)`` from a vector file of any supported format."""
+    path = Path(path)
+    if not path.exists():
+        raise GputrainError(f"vector file not found: {path}")
+    if path.is_dir():
+        raise GputrainError(f"vector file is a directory: {path}")
+    if path.stat().st_size == 0:
+        raise GputrainError(f"{path}: vector file is empty")
+    fmt = sniff_format(path) if fmt is None else format_from_suffix(path, fmt)
+    if fmt == "parquet":
+        words, vectors, counts = read_parquet(path)
+    elif fmt == "txt":
+        words, vectors = read_word2vec_text(path, limit)
+        counts = None
+    else:
+        words, vectors = read_word2vec_binary(path, limit)
+        counts = None
+    if limit is not None:
+        words, vectors = words[:limit], vectors[:limit]
+        counts = None if counts is None else counts[:limit]
+    return _drop_duplicates(words, vectors, counts, path)
+
+
+def _parse_header(line: bytes, path) -> tuple[int, int]:
+    parts = line.split()
+    try:
+        count, dim = int(parts[0]), int(parts[1])
+        if len(parts) != 2 or count < 0 or dim < 1:
+            raise ValueError
+    except (ValueError, IndexError):
+        shown = line[:60].decode("utf-8", "replace").strip()
+        raise GputrainError(
+            f"{path}: line 1: expected a word2vec header '<count> <dim>', got {shown!r}"
+        ) from None
+    return count, dim
+
+
+def read_word2vec_binary(path, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """word2vec.c / gensim binary format, with or without a newline after each vector."""
+    with open(path, "rb") as f:
+        header = f.readline()
+        count, dim = _parse_header(header, path)
+        n = count if limit is None else min(count, limit)
+        buf = f.read()
+    base = len(header)  # byte offsets in messages are offsets into the whole file
+    rec = 4 * dim
+    out = bytearray(n * rec)
+    raw_words = []
+    pos, size = 0, len(buf)
+    for i in range(n):
+        while pos < size and buf[pos] in b" \n\r\t":  # newline after the previous vector
+            pos += 1
+        space = buf.find(b" ", pos, pos + _MAX_WORD_BYTES)
+        if space < 0 or space + 1 + rec > size:
+            malformed = space < 0 and size - pos >= _MAX_WORD_BYTES
+            where = "malformed" if malformed else "truncated"
+            raise GputrainError(
+                f"{path}: {where} binary vector file at word {i} of {count} "
+                f"(byte offset {base + pos}): expected '<word> ' and {rec} bytes of floats"
+            )
+        raw_words.append(buf[pos:space])
+        out[i * rec : (i + 1) * rec] = buf[space + 1 : space + 1 + rec]
+        pos = space + 1 + rec
+    if limit is None and buf[pos:].strip():
+        raise GputrainError(
+            f"{path}: unexpected data after the {count} words the header announces "
+            f"(byte offset {base + pos})"
+        )
+    vectors = np.frombuffer(out, dtype="<f4").reshape(n, dim).astype(np.float32, copy=False)
+    return _decode_words(raw_words, path), vectors
+
+
+def read_word2vec_text(path, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """word2vec text format (a header line, then ``word v1 ... vdim`` per line)."""
+    with open(path, "rb") as f:
+        count, dim = _parse_header(f.readline(), path)
+        n = count if limit is None else min(count, limit)
+        vectors = np.empty((n, dim), dtype=np.float32)
+        raw_words: list[bytes] = []
+        line_no = 1
+        while len(raw_words) < n:
+            want = min(_TEXT_CHUNK_LINES, n - len(raw_words))
+            lines, numbers = [], []
+            for line in f:
+                line_no += 1
+                if line.strip():  # blank lines are skipped
+                    lines.append(line)
+                    numbers.append(line_no)
+                    if len(lines) == want:
+                        break
+            if not lines:
+                raise GputrainError(
+                    f"{path}: truncated text vector file: the header announces {count} words, "
+                    f"found {len(raw_words)} (line {line_no + 1})"
+                )
+            start = len(raw_words)
+            _parse_text_chunk(lines, numbers, dim, vectors[start : start + len(lines)],
+                              raw_words, path)
+        if limit is None:
+            for line in f:
+                line_no += 1
+                if line.strip():
+                    raise GputrainError(
+                        f"{path}: line {line_no}: more lines than the {count} words the "
+                        "header announces"
+                    )
+    return _decode_words(raw_words, path), vectors
+
+
+def _parse_text_chunk(lines, numbers, dim, out, raw_words, path):
+    words, rests = [], []
+    for line in lines:
+        word, _, rest = line.strip().partition(b" ")
+        words.append(word)
+        rests.append(rest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # reported below, with the line
+        flat = np.fromstring(b" ".join(rests), dtype=np.float32, sep=" ")
+    if flat.size != len(lines) * dim:
+        for k, rest in enumerate(rests):  # find the first bad line
+            try:
+                values = [float(v) for v in rest.split()]
+            except ValueError:
+                values = None
+            if values is None or len(values) != dim:
+                got = "a value that is not a number" if values is None else f"{len(values)}"
+                raise GputrainError(
+                    f"{path}: line {numbers[k]}: expected a word and {dim} numbers, "
+                    f"got {got}"
+                )
+        raise GputrainError(f"{path}: lines {numbers[0]}-{numbers[-1]}: malformed numbers")
+    out[:] = flat.reshape(len(lines), dim)
+    raw_words.extend(words)
+
+
+def _decode_words(raw_words: list[bytes], path) -> list[str]:
+    try:
+        return b"\n".join(raw_words).decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        warnings.warn(
+            f"{path}: some words are not valid UTF-8; decoded with replacement characters",
+            stacklevel=3,
+        )
+        return [w.decode("utf-8", "replace") for w in raw_words]
+
+
+def read_parquet(path) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise GputrainError(f"{path}: not a readable Parquet file ({e})") from None
+    missing = {"word", "vector"} - set(table.column_names)
+    if missing:
+        raise GputrainError(
+            f"{path}: Parquet vector file lacks column(s) {', '.join(sorted(missing))} "
+            f"(has {', '.join(table.column_names)})"
+        )
+    words = [str(w) for w in table.column("word").to_pylist()]
+    column = table.column("vector").combine_chunks()
+    if column.null_count:
+        raise GputrainError(f"{path}: column 'vector' has nulls")
+    if pa.types.is_fixed_size_list(column.type):
+        dim = column.type.list_size
+    elif pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        lengths = np.diff(np.asarray(column.offsets))
+        if len(lengths) and (lengths != lengths[0]).any():
+            bad = int(np.flatnonzero(lengths != lengths[0])[0])
+            raise GputrainError(f"{path}: row {bad}: vector length differs from row 0")
+        dim = int(lengths[0]) if len(lengths) else 0
+        column = column.flatten()
+    else:
+        raise GputrainError(f"{path}: column 'vector' must be a list of floats, not {column.type}")
+    values = column.flatten() if pa.types.is_fixed_size_list(column.type) else column
+    vectors = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float32)
+    vectors = vectors.reshape(len(words), dim) if len(words) else np.zeros((0, dim), np.float32)
+    counts = None
+    if "count" in table.column_names and table.column("count").null_count == 0:
+        counts = np.asarray(table.column("count").to_numpy(), dtype=np.int64)
+    return words, vectors, counts
+
+
+def _drop_duplicates(words, vectors, counts, path):
+    if len(set(words)) == len(words):
+        return words, vectors, counts
+    seen: set[str] = set()
+    keep = []
+    for i, w in enumerate(words):
+        if w not in seen:
+            seen.add(w)
+            keep.append(i)
+    warnings.warn(f"{path}: duplicate words; keeping the first vector of each", stacklevel=3)
+    keep_idx = np.asarray(keep)
+    return ([words[i] for i in keep], vectors[keep_idx],
+            None if counts is None else counts[keep_idx])
+
+
+# ---------------------------------------------------------------------------------------
+# writing
+
+
+def write_vectors(path, words, vectors, counts=None, fmt: str | None = None) -> str:
+    """Write a vector file atomically; returns the format used."""
+    fmt = format_from_suffix(path, fmt)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    for w in words:
+        if not w or any(c.isspace() for c in w):
+            raise GputrainError(f"cannot save word {w!r}: words must be non-empty, no whitespace")
+    if fmt == "parquet":
+        write_parquet(path, words, vectors, counts)
+    elif fmt == "txt":
+        write_word2vec_text(path, words, vectors)
+    else:
+        write_word2vec_binary(path, words, vectors)
+    return fmt
+
+
+def write_word2vec_binary(path, words, vectors) -> None:
+    """word2vec.c layout: a newline after each vector (gensim and word2vec.c read it)."""
+    n, dim = vectors.shape
+    data = vectors.astype("<f4", copy=False)
+    with atomic_open(path, "wb") as f:
+        f.write(f"{n} {dim}\n".encode())
+        for start in range(0, n, 65536):
+            rows = data[start : start + 65536]
+            parts = []
+            for w, row in zip(words[start : start + 65536], rows, strict=True):
+                parts.append(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            f.write(b"".join(parts))
+
+
+def write_word2vec_text(path, words, vectors) -> None:
+    n, dim = vectors.shape
+    row_format = " ".join(["%.9g"] * dim)  # 9 significant digits: float32 round-trips exactly
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(f"{n} {dim}\n")
+        for start in range(0, n, 8192):
+            block = vectors[start : start + 8192].tolist()
+            lines = [w + " " + row_format % tuple(row)
+                     for w, row in zip(words[start : start + 8192], block, strict=True)]
+            f.write("\n".join(lines) + "\n")
+
+
+def write_parquet(path, words, vectors, counts=None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n, dim = vectors.shape
+    flat = pa.array(vectors.reshape(-1), type=pa.float32())
+    count_col = pa.array(
+        [None] * n if counts is None else np.asarray(counts, dtype=np.int64), type=pa.int64()
+    )
+    table = pa.table({
+        "word": pa.array(list(words), type=pa.string()),
+        "count": count_col,
+        "vector": pa.FixedSizeListArray.from_arrays(flat, dim),
+    })
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
