@@ -126,6 +126,8 @@ def unbroadcast(grad, shape):
 def as_array(value, like=None, dtype=None):
     """Python numbers and lists become float32 arrays (on ``like``'s device when given)."""
     xp = get_array_module(like) if like is not None else get_array_module(value)
+    if isinstance(value, numpy.generic) and dtype is None and like is None:
+        return numpy.asarray(value)  # a NumPy scalar (e.g. a reduction) keeps its dtype
     if isinstance(value, (int, float, list, tuple)) or numpy.isscalar(value):
         return xp.asarray(value, dtype=dtype or (like.dtype if like is not None else DEFAULT_DTYPE))
     return value if dtype is None else value.astype(dtype, copy=False)
@@ -201,6 +203,7 @@ class Tensor:
             grad = grad.data
         order = _topological_order(self)
         grads = {id(self): grad}
+        given = {id(grad)}  # arrays already handed out: a leaf never shares its .grad
         for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
@@ -208,6 +211,8 @@ class Tensor:
             fn = node.creator
             if fn is None:
                 if node.requires_grad:
+                    if node.grad is None:
+                        g = _owned(g, given)
                     node.grad = accumulate(node.grad, g)
                 continue
             input_grads = fn.backward(g)
@@ -219,6 +224,24 @@ class Tensor:
                 grads[id(parent)] = accumulate(grads.get(id(parent)), pg)
 
     # Operator overloads are attached by gputrain.autograd.ops (one op, one place).
+
+
+def _owned(g, given: set):
+    """``g`` or a copy of it that no other leaf shares and that is not a view.
+
+    A leaf owns its ``.grad``: optimizers may update it in place, so it must not be a
+    view of another array (reshape, broadcast) nor the very array another leaf got (both
+    inputs of an add receive ``gy`` itself).
+    """
+    if isinstance(g, SparseGrad):
+        if g.values.base is not None or id(g.values) in given:
+            g = SparseGrad(g.rows, g.values.copy(), g.shape)
+        given.add(id(g.values))
+        return g
+    if g.base is not None or id(g) in given:
+        g = g.copy()
+    given.add(id(g))
+    return g
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
@@ -255,6 +278,7 @@ class Function:
     """
 
     inputs: tuple[Tensor, ...] = ()
+    needs_grad: tuple[bool, ...] = ()
 
     def __init__(self, **params):
         for key, value in params.items():
@@ -270,6 +294,8 @@ class Function:
             out.requires_grad = True
             out.creator = fn
             fn.inputs = tensors
+            # backward may skip work for inputs that want no gradient (e.g. a data batch)
+            fn.needs_grad = tuple(t.requires_grad for t in tensors)
         return out
 
     def forward(self, *xs):  # pragma: no cover - abstract

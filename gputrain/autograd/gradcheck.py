@@ -1,0 +1,111 @@
+"""Numerical gradient check: central differences in float64 against ``backward``.
+
+    gradcheck(lambda x, w: ops.relu(x @ w), [x, w])   # raises GradcheckError if wrong
+
+Every floating-point input is perturbed element by element; integer inputs (labels, ids)
+are passed through as constants. A non-scalar output is reduced to the scalar
+``sum(y * gy)`` with a fixed random ``gy``, so every output element is exercised. Sparse
+gradients (embedding) are densified before comparison.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from gputrain.autograd.tensor import SparseGrad, Tensor
+from gputrain.backend import to_cpu
+
+
+class GradcheckError(AssertionError):
+    """The analytic gradient of some input differs from the numerical one."""
+
+
+def _float_index(inputs) -> list[int]:
+    return [i for i, x in enumerate(inputs) if numpy.asarray(x).dtype.kind == "f"]
+
+
+def _as_arrays(inputs):
+    out = []
+    for x in inputs:
+        a = numpy.array(to_cpu(x.data if isinstance(x, Tensor) else x))
+        out.append(a.astype(numpy.float64) if a.dtype.kind == "f" else a)
+    return out
+
+
+def _scalar(fn, arrays, gy, wrt):
+    tensors = [Tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
+    y = fn(*tensors)
+    return y, tensors, float(numpy.sum(to_cpu(y.data) * gy)) if gy is not None else None
+
+
+def numerical_grad(fn, inputs, gy=None, eps: float = 1e-6, wrt=None) -> list:
+    """d sum(fn(*inputs) * gy) / d input for each float input (None for the others)."""
+    arrays = _as_arrays(inputs)
+    wrt = _float_index(arrays) if wrt is None else list(wrt)
+    if gy is None:
+        y, _, _ = _scalar(fn, arrays, None, wrt)
+        gy = numpy.ones(y.shape)
+    grads = [None] * len(arrays)
+    for i in wrt:
+        x = arrays[i]
+        g = numpy.zeros_like(x)
+        flat_x, flat_g = x.reshape(-1), g.reshape(-1)
+        for j in range(flat_x.size):
+            orig = flat_x[j]
+            flat_x[j] = orig + eps
+            plus = _scalar(fn, arrays, gy, wrt)[2]
+            flat_x[j] = orig - eps
+            minus = _scalar(fn, arrays, gy, wrt)[2]
+            flat_x[j] = orig
+            flat_g[j] = (plus - minus) / (2 * eps)
+        grads[i] = g
+    return grads
+
+
+def gradcheck(fn, inputs, eps: float = 1e-6, rtol: float = 1e-6, atol: float = 1e-9,
+              gy=None, seed: int = 0) -> float:
+    """Check ``backward`` of ``fn`` against central differences, in float64.
+
+    Passes when ``|analytic - numerical| <= atol + rtol * max(|analytic|, |numerical|)``
+    for every element of every float input; returns the largest relative error
+    ``|a - n| / max(|a|, |n|)`` over elements whose gradient exceeds ``atol``. Raises
+    :class:`GradcheckError` naming the input and element otherwise.
+    """
+    arrays = _as_arrays(inputs)
+    wrt = _float_index(arrays)
+    if not wrt:
+        raise ValueError("gradcheck needs at least one floating-point input")
+    y, tensors, _ = _scalar(fn, [a.copy() for a in arrays], None, wrt)
+    if y.dtype != numpy.float64:
+        raise GradcheckError(f"fn output is {y.dtype}, not float64: an op lost precision")
+    if gy is None:
+        gy = numpy.random.default_rng(seed).standard_normal(y.shape) if y.size > 1 else \
+            numpy.ones(y.shape)
+    y.backward(numpy.asarray(gy, dtype=numpy.float64).reshape(y.shape))
+    numeric = numerical_grad(fn, arrays, gy=gy, eps=eps, wrt=wrt)
+    worst = 0.0
+    for i in wrt:
+        analytic = tensors[i].grad
+        if analytic is None:
+            analytic = numpy.zeros_like(arrays[i])
+        elif isinstance(analytic, SparseGrad):
+            analytic = analytic.to_dense()
+        analytic = numpy.asarray(to_cpu(analytic), dtype=numpy.float64)
+        if analytic.shape != arrays[i].shape:
+            raise GradcheckError(
+                f"input {i}: gradient shape {analytic.shape} != input shape {arrays[i].shape}")
+        diff = numpy.abs(analytic - numeric[i])
+        scale = numpy.maximum(numpy.abs(analytic), numpy.abs(numeric[i]))
+        bad = diff > atol + rtol * scale
+        with numpy.errstate(invalid="ignore", divide="ignore"):
+            rel = numpy.where(scale > atol, diff / scale, 0.0)
+        if not numpy.all(numpy.isfinite(analytic)):
+            bad |= ~numpy.isfinite(analytic)
+        if bad.any():
+            j = numpy.unravel_index(int(numpy.argmax(bad)), bad.shape)
+            raise GradcheckError(
+                f"input {i} element {tuple(int(k) for k in j)}: analytic "
+                f"{analytic[j]:.10g} vs numerical {numeric[i][j]:.10g} "
+                f"(max relative error {float(numpy.nanmax(rel)):.3g})")
+        worst = max(worst, float(rel.max()) if rel.size else 0.0)
+    return worst

@@ -1,0 +1,175 @@
+"""Fused losses from logits: softmax + cross-entropy, sigmoid + binary cross-entropy;
+and mean squared error (a composite).
+
+The four ``*_forward`` / ``*_backward`` array functions below are the NumPy twins of the
+CUDA kernels in :mod:`gputrain.kernels`: on GPU arrays they hand the work to the kernel,
+on NumPy arrays they compute the same numbers. Keep their names and signatures: the
+kernel tests compare the two.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from gputrain.autograd.tensor import Function, Tensor
+from gputrain.backend import get_array_module as _xp
+from gputrain.backend import is_gpu_array
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# -- array functions (NumPy twins of the CUDA kernels) ---------------------------------
+def sigmoid_bce_forward(x, t):
+    """Elementwise ``-t*log(sigmoid(x)) - (1-t)*log(1-sigmoid(x))``, stable for any |x|:
+    ``max(x, 0) - x*t + log1p(exp(-|x|))``."""
+    if is_gpu_array(x):
+        from gputrain import kernels
+
+        return kernels.sigmoid_bce_forward(x, t)
+    return numpy.maximum(x, 0) - x * t + numpy.log1p(numpy.exp(-numpy.abs(x)))
+
+
+def sigmoid_bce_backward(x, t, gy):
+    """``(sigmoid(x) - t) * gy``."""
+    if is_gpu_array(x):
+        from gputrain import kernels
+
+        return kernels.sigmoid_bce_backward(x, t, gy)
+    from gputrain.autograd.ops.activations import stable_sigmoid
+
+    return (stable_sigmoid(x) - t) * gy
+
+
+def softmax_xent_forward(logits, labels):
+    """Per-row cross-entropy of softmax(logits) against int labels, and the softmax:
+    ``(loss (N,), probs (N, C))``."""
+    if is_gpu_array(logits):
+        from gputrain import kernels
+
+        return kernels.softmax_xent_forward(logits, labels)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = numpy.exp(shifted)
+    total = probs.sum(axis=1, keepdims=True)
+    probs /= total
+    rows = numpy.arange(len(labels))
+    loss = numpy.log(total[:, 0]) - shifted[rows, labels]
+    return loss, probs
+
+
+def softmax_xent_backward(probs, labels, gy):
+    """``(probs - onehot(labels)) * gy[:, None]``."""
+    if is_gpu_array(probs):
+        from gputrain import kernels
+
+        return kernels.softmax_xent_backward(probs, labels, gy)
+    grad = probs * gy[:, None]
+    grad[numpy.arange(len(labels)), labels] -= gy
+    return grad
+
+
+# -- ops -------------------------------------------------------------------------------
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return _xp(loss).asarray(loss.mean())
+    if reduction == "sum":
+        return _xp(loss).asarray(loss.sum())
+    return loss
+
+
+def _expand(gy, shape, reduction):
+    """The per-element upstream gradient of a reduced loss."""
+    xp = _xp(gy)
+    if reduction == "none":
+        return gy
+    size = 1
+    for n in shape:
+        size *= n
+    scale = gy / size if reduction == "mean" else gy
+    return xp.broadcast_to(scale.astype(gy.dtype, copy=False), shape)
+
+
+def _check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+class SoftmaxCrossEntropy(Function):
+    """Cross-entropy of softmax(logits (N, C)) against labels (N,) (no gradient)."""
+
+    reduction: str = "mean"
+
+    def forward(self, logits, labels):
+        self.labels = labels
+        loss, self.probs = softmax_xent_forward(logits, labels)
+        return _reduce(loss, self.reduction)
+
+    def backward(self, gy):
+        n = len(self.labels)
+        g = _expand(gy, (n,), self.reduction)
+        if is_gpu_array(g) or self.reduction != "none":
+            g = _xp(g).ascontiguousarray(g)
+        return softmax_xent_backward(self.probs, self.labels, g), None
+
+
+class SigmoidBCE(Function):
+    """Binary cross-entropy of sigmoid(x) against targets t in [0, 1] (no gradient)."""
+
+    reduction: str = "mean"
+
+    def forward(self, x, t):
+        self.x, self.t = x, t
+        return _reduce(sigmoid_bce_forward(x, t), self.reduction)
+
+    def backward(self, gy):
+        g = _expand(gy, self.x.shape, self.reduction)
+        if is_gpu_array(g):
+            g = _xp(g).ascontiguousarray(g)
+        return sigmoid_bce_backward(self.x, self.t, g), None
+
+
+def _labels_array(labels, like: Tensor):
+    xp = like.xp
+    data = labels.data if isinstance(labels, Tensor) else labels
+    data = xp.asarray(data)
+    if data.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got dtype {data.dtype}")
+    return data.astype(xp.int32, copy=False)
+
+
+def softmax_cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
+    """Softmax + cross-entropy from ``logits`` (N, C) and int ``labels`` (N,).
+
+    ``reduction``: ``mean`` over rows (default), ``sum`` or ``none`` (per-row losses).
+    """
+    _check_reduction(reduction)
+    logits = logits if isinstance(logits, Tensor) else Tensor(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be (N, C), got shape {logits.shape}")
+    labels = _labels_array(labels, logits)
+    if labels.shape != (logits.shape[0],):
+        raise ValueError(f"labels must be ({logits.shape[0]},), got shape {labels.shape}")
+    return SoftmaxCrossEntropy.apply(logits, Tensor(labels), reduction=reduction)
+
+
+def sigmoid_bce_with_logits(x, t, reduction: str = "mean") -> Tensor:
+    """Sigmoid + binary cross-entropy from logits ``x`` and targets ``t`` (same shape);
+    finite and exact for |x| up to 1e4 and beyond."""
+    _check_reduction(reduction)
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    t_data = t.data if isinstance(t, Tensor) else x.xp.asarray(t, dtype=x.dtype)
+    if t_data.shape != x.shape:
+        t_data = x.xp.broadcast_to(t_data, x.shape)
+    return SigmoidBCE.apply(x, Tensor(t_data.astype(x.dtype, copy=False)), reduction=reduction)
+
+
+def mse(pred, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error ``mean((pred - target)**2)`` (built from primitives)."""
+    from gputrain.autograd.ops.arithmetic import pow, sub
+    from gputrain.autograd.ops.reductions import mean
+    from gputrain.autograd.ops.reductions import sum as sum_
+
+    _check_reduction(reduction)
+    sq = pow(sub(pred, target), 2)
+    if reduction == "mean":
+        return mean(sq)
+    return sum_(sq) if reduction == "sum" else sq
