@@ -7,16 +7,32 @@
 from __future__ import annotations
 
 from gputrain.errors import GputrainError
+from gputrain.optim.adafactor import Adafactor
 from gputrain.optim.adam import Adam, AdamW
+from gputrain.optim.adaptive import Adadelta, Adagrad, RMSProp
+from gputrain.optim.clip import clip_grad_norm, clip_grad_value
 from gputrain.optim.optimizer import Optimizer
+from gputrain.optim.schedules import (
+    SCHEDULES,
+    ConstantLR,
+    ExponentialLR,
+    LinearLR,
+    LRSchedule,
+    StepLR,
+    make_schedule,
+)
 from gputrain.optim.sgd import SGD, Momentum, Nesterov
 
 OPTIMIZERS = {
     "sgd": SGD,
     "momentum": Momentum,
     "nesterov": Nesterov,
+    "adagrad": Adagrad,
+    "adadelta": Adadelta,
+    "rmsprop": RMSProp,
     "adam": Adam,
     "adamw": AdamW,
+    "adafactor": Adafactor,
 }
 
 
@@ -36,11 +52,24 @@ def make_optimizer(name: str, params, lr: float | None = None, **kw) -> Optimize
 
 __all__ = [
     "OPTIMIZERS",
+    "SCHEDULES",
     "SGD",
+    "Adadelta",
+    "Adafactor",
+    "Adagrad",
     "Adam",
     "AdamW",
+    "ConstantLR",
+    "ExponentialLR",
+    "LRSchedule",
+    "LinearLR",
     "Momentum",
     "Nesterov",
     "Optimizer",
+    "RMSProp",
+    "StepLR",
+    "clip_grad_norm",
+    "clip_grad_value",
     "make_optimizer",
+    "make_schedule",
 ]

@@ -38,6 +38,13 @@ def check_nonnegative(owner: str, name: str, value) -> float:
     return value
 
 
+def check_nonpositive(owner: str, name: str, value) -> float:
+    value = _as_float(owner, name, value)
+    if not value <= 0:
+        raise GputrainError(f"{owner}: {name} must be <= 0, got {value}")
+    return value
+
+
 def check_positive(owner: str, name: str, value) -> float:
     value = _as_float(owner, name, value)
     if not value > 0:
