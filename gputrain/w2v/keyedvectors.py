@@ -215,14 +215,30 @@ class KeyedVectors:
         step = max(1, _SCORE_BLOCK // max(1, vocab.shape[0]))
         out_idx, out_scores = [], []
         for start in range(0, queries.shape[0], step):
-            block = vocab @ queries[start : start + step].T  # (m, q): one matrix product
+            block = queries[start : start + step] @ vocab.T  # (q, m): one matrix product
             ex = None if exclude is None else exclude[start : start + step]
-            idx, scores = _top_k(block.T, topn, ex, xp)
+            idx, scores = _top_k(block, topn, ex, xp)
             out_idx.append(idx)
             out_scores.append(scores)
         if not out_idx:
             return np.zeros((0, 0), np.int64), np.zeros((0, 0), np.float32)
         return np.concatenate(out_idx), np.concatenate(out_scores)
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate_word_analogies(self, path, restrict_vocab: int | None = 30000,
+                                case_insensitive: bool = True, sections=None):
+        """Analogy accuracy per section (see :mod:`gputrain.w2v.evaluation`)."""
+        from gputrain.w2v.evaluation import evaluate_word_analogies
+
+        return evaluate_word_analogies(self, path, restrict_vocab, case_insensitive, sections)
+
+    def evaluate_word_pairs(self, path, restrict_vocab: int | None = 300000,
+                            case_insensitive: bool = True):
+        """Spearman / Pearson / OOV ratio on a word-pair file (WordSim-353, SimLex-999)."""
+        from gputrain.w2v.evaluation import evaluate_word_pairs
+
+        return evaluate_word_pairs(self, path, restrict_vocab, case_insensitive)
 
     def _pairs(self, idx, scores) -> list[tuple[str, float]]:
         pairs = zip(idx.tolist(), scores.tolist(), strict=True)
@@ -251,19 +267,19 @@ def _restricted(n: int, restrict_vocab: int | None) -> int:
 
 
 def _top_k(scores, k: int, exclude, xp) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top ``k`` of a ``(q, m)`` score matrix, as NumPy arrays, best first."""
+    """Row-wise top ``k`` of a ``(q, m)`` score matrix, as NumPy arrays, best first.
+    ``scores`` is overwritten (excluded entries become ``-inf``)."""
     q, m = scores.shape
     if exclude is not None:
         rows = [j for j, ex in enumerate(exclude) for i in ex if i < m]
         cols = [i for ex in exclude for i in ex if i < m]
         if rows:
-            scores = scores.copy()
             scores[xp.asarray(rows), xp.asarray(cols)] = -xp.inf
     k = max(0, min(int(k), m))
     if k == 0:
         return np.zeros((q, 0), np.int64), np.zeros((q, 0), np.float32)
     if k < m:
-        part = xp.argpartition(-scores, k - 1, axis=1)[:, :k]
+        part = xp.argpartition(scores, m - k, axis=1)[:, m - k :]
     else:
         part = xp.broadcast_to(xp.arange(m), (q, m))
     part_scores = xp.take_along_axis(scores, part, axis=1)
