@@ -1,0 +1,133 @@
+"""Stream a text corpus as tokens, in chunks of bytes (never whole lines).
+
+A text8-style corpus is one 100 MB line, and a corpus may be larger than memory, so the
+file is read in fixed-size byte chunks, decoded incrementally as UTF-8 (invalid bytes
+become U+FFFD, with one warning), and split on whitespace. A token cut by a chunk boundary
+is carried over to the next chunk. Newlines end sentences (context windows never cross
+them) and a sentence is cut after :data:`MAX_SENTENCE_TOKENS` tokens. ``.gz`` files are
+read through gzip. A file that is mostly not text is refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gputrain.errors import GputrainError
+
+MAX_SENTENCE_TOKENS = 10_000
+CHUNK_BYTES = 1 << 20
+SNIFF_BYTES = 64 << 10
+MAX_BINARY_FRACTION = 0.10  # of the first 64 KiB: NULs, control bytes, invalid UTF-8
+
+_TEXT_CONTROLS = set(b"\t\n\r\f\v\x1b")
+
+
+@dataclass
+class TokenChunk:
+    """Tokens of one chunk; ``ends`` are the indices *after* which a sentence ends."""
+
+    tokens: list[str]
+    ends: list[int]
+
+
+def open_corpus(path: str | os.PathLike):
+    """Open a corpus for binary reading (gzip when it ends in .gz), with clear errors."""
+    p = Path(path)
+    if not p.exists():
+        raise GputrainError(f"corpus not found: {p}")
+    if p.is_dir():
+        raise GputrainError(f"corpus is a directory, not a file: {p}")
+    if p.stat().st_size == 0:
+        raise GputrainError(f"corpus is empty: {p}")
+    if p.suffix == ".gz":
+        return gzip.open(p, "rb")
+    return open(p, "rb")
+
+
+def _sniff(data: bytes, path) -> None:
+    """Refuse a file whose first bytes are mostly not text."""
+    if not data:
+        return
+    controls = sum(1 for b in data if b < 32 and b not in _TEXT_CONTROLS)
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    if (controls + invalid) / len(data) > MAX_BINARY_FRACTION:
+        raise GputrainError(f"corpus looks like a binary file, not UTF-8 text: {path}")
+
+
+def iter_chunks(path: str | os.PathLike, lowercase: bool = False,
+                chunk_bytes: int = CHUNK_BYTES) -> Iterator[TokenChunk]:
+    """Yield the corpus as :class:`TokenChunk` s of roughly ``chunk_bytes`` bytes each."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    carry = ""  # a partial token (no whitespace seen after it yet)
+    sentence_len = 0  # tokens in the current (unfinished) sentence
+    warned = False
+    seen_tokens = False
+    with open_corpus(path) as f:
+        first = True
+        while True:
+            try:
+                raw = f.read(chunk_bytes)
+            except (OSError, EOFError) as e:  # a truncated or corrupt .gz
+                raise GputrainError(f"cannot read corpus {path}: {e}") from None
+            if first:
+                _sniff(raw[:SNIFF_BYTES], path)
+                first = False
+            final = not raw
+            text = carry + decoder.decode(raw, final=final)
+            if not warned and "\ufffd" in text:
+                warnings.warn(f"{path}: invalid UTF-8 replaced by U+FFFD", stacklevel=2)
+                warned = True
+            if final:
+                carry = ""
+            else:  # keep a token that may continue in the next chunk
+                cut = len(text)
+                while cut > 0 and not text[cut - 1].isspace():
+                    cut -= 1
+                if cut == 0 and len(text) < 64 * chunk_bytes:
+                    carry = text
+                    continue
+                text, carry = text[:cut], text[cut:]
+            if lowercase:
+                text = text.lower()
+            tokens: list[str] = []
+            ends: list[int] = []
+            lines = text.split("\n")
+            for i, line in enumerate(lines):
+                words = line.split()
+                start = 0
+                while start < len(words):
+                    room = MAX_SENTENCE_TOKENS - sentence_len
+                    piece = words[start:start + room]
+                    tokens.extend(piece)
+                    sentence_len += len(piece)
+                    start += len(piece)
+                    if sentence_len >= MAX_SENTENCE_TOKENS:
+                        ends.append(len(tokens))
+                        sentence_len = 0
+                if i < len(lines) - 1 and sentence_len:
+                    ends.append(len(tokens))
+                    sentence_len = 0
+            if final and sentence_len:
+                ends.append(len(tokens))
+                sentence_len = 0
+            if tokens:
+                seen_tokens = True
+            if tokens or ends:
+                yield TokenChunk(tokens, ends)
+            if final:
+                break
+    if not seen_tokens:
+        raise GputrainError(f"corpus has no words (only whitespace): {path}")
+
+
+def corpus_fingerprint(path: str | os.PathLike) -> dict:
+    """Size and modification time: enough to notice a changed corpus on ``--resume``."""
+    st = Path(path).stat()
+    return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}

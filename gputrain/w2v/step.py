@@ -1,0 +1,139 @@
+"""One word2vec minibatch step on NumPy: the fused, hand-derived fast path (and the twin of
+the CUDA kernels in :mod:`gputrain.kernels`).
+
+The model is two embedding tables, ``w_in`` (input vectors, the ones usually saved) and
+``w_out`` (output vectors, word2vec's ``syn1neg``), both ``(vocab, dim)`` float32, and the
+sigmoid binary cross-entropy on dot products of an input and an output row::
+
+    loss = sum over (input i, output o) of  BCE(sigmoid(i . o), label)
+
+with label 1 for the positive output and 0 for each negative. This module takes the exact
+gradient of that sum for a whole minibatch (computed from the tables as they were before
+the step) and applies it with plain SGD: ``table[row] -= lr * dloss/drow``, duplicate rows
+summed. :mod:`gputrain.w2v.autograd_model` builds the same model from autograd pieces;
+``tests/w2v/test_step_autograd.py`` checks one step here equals one SGD step there.
+
+Minibatch layout (shared by both functions and by the GPU kernels):
+
+``contexts`` int32 ``(B, C)``
+    rows of ``w_in``: the context words of centre word ``b``, padded with ``-1``.
+``targets`` int32 ``(B, 1 + K)``
+    rows of ``w_out``: column 0 is the positive (the centre word), columns 1..K the
+    negatives drawn for centre ``b``; ``-1`` masks an entry (e.g. a negative that equals
+    the centre word).
+
+Skip-gram (:func:`sgns_step`), as Intel's HogBatch / pWord2Vec shares outputs: every valid
+context row ``c`` of centre ``b`` is an input paired with every valid output ``t`` of the
+same centre (the positive and the *shared* K negatives), so one centre is a small dense
+``(C x d) @ (d x (1+K))`` product. Like word2vec.c, the context word's input vector predicts
+the centre word's output vector. Per centre::
+
+    logits[c, t] = w_in[contexts[b, c]] . w_out[targets[b, t]]
+    g[c, t]      = label[t] - sigmoid(logits[c, t])          (0 where masked)
+    w_in[contexts[b, c]]  += lr * sum_t g[c, t] * w_out[targets[b, t]]
+    w_out[targets[b, t]]  += lr * sum_c g[c, t] * w_in[contexts[b, c]]
+
+CBOW (:func:`cbow_step`): the input of centre ``b`` is the mean ``h`` of its ``n`` valid
+context rows (gensim's ``cbow_mean=1``); ``g[t] = label[t] - sigmoid(h . w_out[t])``;
+``w_out[t] += lr * g[t] * h``; every context row gets ``lr * (sum_t g[t] w_out[t]) / n``
+(the exact gradient of the mean). Centres with no valid context are skipped.
+
+Both return the summed loss of the minibatch (before the update) as a float64. Logits are
+clipped to [-30, 30] inside the loss and sigmoid (so no overflow; a term then saturates).
+Apart from the clipping, everything is exact float32 arithmetic; nothing is shared between
+calls, so the caller owns every random choice (windows, negatives, subsampling).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gputrain.backend import is_gpu_array
+
+CLIP = 30.0
+
+
+def _check(w_in, w_out, contexts, targets) -> None:
+    if w_in.dtype != np.float32 or w_out.dtype != np.float32:
+        raise TypeError("w_in and w_out must be float32")
+    if contexts.dtype != np.int32 or targets.dtype != np.int32:
+        raise TypeError("contexts and targets must be int32")
+    if contexts.ndim != 2 or targets.ndim != 2 or len(contexts) != len(targets):
+        raise ValueError("contexts (B, C) and targets (B, 1+K) must have the same B")
+    if w_in.shape != w_out.shape or not (w_in.flags.c_contiguous and w_out.flags.c_contiguous):
+        raise ValueError("w_in and w_out must be C-contiguous tables of one shape")
+
+
+def _scatter_add(table, rows, values) -> None:
+    """``table[rows[i]] += values[i]`` (rows may repeat) via a flat 1-D ``np.add.at``."""
+    dim = table.shape[1]
+    flat = (rows.astype(np.int64)[:, None] * dim + np.arange(dim, dtype=np.int64)).ravel()
+    np.add.at(table.reshape(-1), flat, values.reshape(-1))
+
+
+def _signed_mask(targets, mask_t):
+    """+1 for a valid positive, -1 for a valid negative, 0 when masked: (B, 1+K) float32."""
+    sign = np.full(targets.shape, -1.0, dtype=np.float32)
+    sign[:, 0] = 1.0
+    return sign * mask_t
+
+
+def _sigmoid_terms(z):
+    """For signed logits ``z`` (label 1 ⇔ z = logit): ``1 - sigmoid(z)`` and the BCE term."""
+    e = np.exp(-np.clip(z, -CLIP, CLIP))
+    one_minus = e / (1.0 + e)
+    return one_minus, np.log1p(e)
+
+
+def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
+    """One skip-gram negative-sampling SGD step in place; returns the loss sum (float64)."""
+    if is_gpu_array(w_in):
+        from gputrain import kernels
+
+        return kernels.sgns_step(w_in, w_out, contexts, targets, lr)
+    _check(w_in, w_out, contexts, targets)
+    mask_c = contexts >= 0
+    mask_t = targets >= 0
+    crow = np.where(mask_c, contexts, 0)
+    trow = np.where(mask_t, targets, 0)
+    inputs = w_in[crow]  # (B, C, d)
+    outputs = w_out[trow]  # (B, T, d)
+    sign = mask_c[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]  # (B, C, T)
+    logits = np.matmul(inputs, outputs.transpose(0, 2, 1))
+    one_minus, terms = _sigmoid_terms(logits * sign)
+    loss = float(np.sum(terms * np.abs(sign), dtype=np.float64))
+    g = (one_minus * sign) * np.float32(lr)  # lr * (label - sigmoid), 0 where masked
+    grad_in = np.matmul(g, outputs)  # (B, C, d)
+    grad_out = np.matmul(g.transpose(0, 2, 1), inputs)  # (B, T, d)
+    _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
+    _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
+    return loss
+
+
+def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
+    """One CBOW (mean of context) negative-sampling SGD step in place; returns the loss sum."""
+    if is_gpu_array(w_in):
+        from gputrain import kernels
+
+        return kernels.cbow_step(w_in, w_out, contexts, targets, lr)
+    _check(w_in, w_out, contexts, targets)
+    mask_c = contexts >= 0
+    count = mask_c.sum(axis=1)
+    keep = count > 0
+    mask_t = (targets >= 0) & keep[:, None]
+    crow = np.where(mask_c, contexts, 0)
+    trow = np.where(mask_t, targets, 0)
+    inv_n = (1.0 / np.maximum(count, 1)).astype(np.float32)
+    h = np.einsum("bcd,bc->bd", w_in[crow], mask_c.astype(np.float32)) * inv_n[:, None]
+    outputs = w_out[trow]  # (B, T, d)
+    sign = _signed_mask(targets, mask_t)
+    logits = np.einsum("bd,btd->bt", h, outputs)
+    one_minus, terms = _sigmoid_terms(logits * sign)
+    loss = float(np.sum(terms * np.abs(sign), dtype=np.float64))
+    g = (one_minus * sign) * np.float32(lr)  # (B, T)
+    grad_h = np.einsum("bt,btd->bd", g, outputs) * inv_n[:, None]  # per context row
+    grad_out = g[:, :, None] * h[:, None, :]
+    grad_in = np.broadcast_to(grad_h[:, None, :], crow.shape + (w_in.shape[1],))
+    _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
+    _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
+    return loss
