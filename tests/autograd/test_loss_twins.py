@@ -86,6 +86,15 @@ def test_mse_value():
     assert ops.mse(np.array([1.0, 2.0]), np.array([0.0, 4.0])).item() == pytest.approx(2.5)
 
 
+def test_losses_refuse_silent_broadcasting():
+    with pytest.raises(ValueError, match=r"\(3, 1\) and target shape \(3,\)"):
+        ops.mse(Tensor(np.zeros((3, 1))), np.zeros(3))
+    with pytest.raises(ValueError, match="differ"):
+        ops.sigmoid_bce_with_logits(Tensor(np.zeros((3, 1))), np.zeros(3))
+    assert ops.sigmoid_bce_with_logits(Tensor(np.zeros(3)), 1.0).item() == pytest.approx(
+        np.log(2))
+
+
 @pytest.mark.gpu
 def test_ops_on_gpu_match_numpy():
     cp = cupy_module()

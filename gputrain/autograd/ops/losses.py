@@ -158,17 +158,29 @@ def sigmoid_bce_with_logits(x, t, reduction: str = "mean") -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(x)
     t_data = t.data if isinstance(t, Tensor) else x.xp.asarray(t, dtype=x.dtype)
     if t_data.shape != x.shape:
+        if t_data.ndim:
+            raise ValueError(f"sigmoid_bce_with_logits: logits shape {x.shape} and target "
+                             f"shape {t_data.shape} differ")
         t_data = x.xp.broadcast_to(t_data, x.shape)
     return SigmoidBCE.apply(x, Tensor(t_data.astype(x.dtype, copy=False)), reduction=reduction)
 
 
 def mse(pred, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error ``mean((pred - target)**2)`` (built from primitives)."""
+    """Mean squared error ``mean((pred - target)**2)`` (built from primitives).
+
+    ``pred`` and ``target`` must have the same shape (or one be a scalar): an (N, 1)
+    prediction against an (N,) target is an error, not an (N, N) broadcast.
+    """
     from gputrain.autograd.ops.arithmetic import pow, sub
     from gputrain.autograd.ops.reductions import mean
     from gputrain.autograd.ops.reductions import sum as sum_
 
     _check_reduction(reduction)
+    shapes = [v.shape if hasattr(v, "shape") else () for v in (pred, target)]
+    if shapes[0] != shapes[1] and shapes[0] and shapes[1]:
+        # (N, 1) - (N,) would silently broadcast to (N, N)
+        raise ValueError(f"mse: prediction shape {tuple(shapes[0])} and target shape "
+                         f"{tuple(shapes[1])} differ; reshape one of them")
     sq = pow(sub(pred, target), 2)
     if reduction == "mean":
         return mean(sq)
