@@ -1,0 +1,142 @@
+"""``gputrain mlp train|eval|predict``: multi-layer perceptrons on tables.
+
+The commands only parse options and print; training, evaluation and prediction live in
+:mod:`gputrain.mlp`. Bad input raises :class:`GputrainError`, which the CLI entry point
+prints as one line and turns into exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from gputrain.cli.options import device_option, json_option
+from gputrain.errors import GputrainError
+from gputrain.mlp.config import (
+    ACTIVATIONS,
+    INITS,
+    SCHEDULES,
+    TASKS,
+    MLPConfig,
+    merge_for_resume,
+    parse_hidden,
+)
+from gputrain.optim import OPTIMIZERS
+
+DEFAULTS = MLPConfig(data="", label="", out_dir="")
+
+
+def _choices(values) -> str:
+    return "|".join(values)
+
+
+@click.group()
+def mlp():
+    """Train, evaluate and apply multi-layer perceptrons on tables (Parquet, CSV, Feather)."""
+
+
+@mlp.command("train")
+@click.argument("data")
+@click.option("--label", default="", help="The column to predict.")
+@click.option("--features", default=None, metavar="C1,C2,...",
+              help="Feature columns (default: every column but the label).")
+@click.option("--task", default=DEFAULTS.task, show_default=True, metavar=_choices(TASKS))
+@click.option("--hidden", default="256,128", show_default=True, metavar="N1,N2,...",
+              help="Hidden layer sizes ('none' for a linear model).")
+@click.option("--activation", default=DEFAULTS.activation, show_default=True,
+              metavar=_choices(ACTIVATIONS))
+@click.option("--optimizer", default=DEFAULTS.optimizer, show_default=True,
+              metavar=_choices(OPTIMIZERS))
+@click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True, help="Learning rate.")
+@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True)
+@click.option("--epochs", type=int, default=DEFAULTS.epochs, show_default=True,
+              help="Total epochs (a resumed run continues up to this number).")
+@click.option("--dropout", type=float, default=DEFAULTS.dropout, show_default=True,
+              help="Dropout probability after every hidden layer, in [0, 1).")
+@click.option("--l2", type=float, default=DEFAULTS.l2, show_default=True,
+              help="L2 weight decay.")
+@click.option("--init", default=DEFAULTS.init, show_default=True, metavar=_choices(INITS),
+              help="Weight initialisation (auto: He for relu-like, Xavier otherwise).")
+@click.option("--lr-schedule", default=DEFAULTS.lr_schedule, show_default=True,
+              metavar=_choices(SCHEDULES))
+@click.option("--val-split", type=float, default=DEFAULTS.val_split, show_default=True,
+              help="Fraction of rows held out for validation (0: train on every row).")
+@click.option("--patience", type=int, default=DEFAULTS.patience, show_default=True,
+              help="Epochs without a better validation loss before stopping (0: never).")
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@device_option
+@click.option("-o", "--output", "out_dir", default=None, metavar="MODEL_DIR",
+              help="Directory for the model, checkpoint, metrics and plots.")
+@click.option("--resume", default=None, metavar="MODEL_DIR",
+              help="Continue the run checkpointed in MODEL_DIR.")
+@click.option("--events", default=None, metavar="FILE", help="Append JSON-lines events here.")
+@click.option("--test", default=None, metavar="DATA", help="Evaluate on this table at the end.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def train(ctx, data, device, out_dir, resume, events, quiet, **options):
+    """Train an MLP on DATA (Parquet, CSV or Feather) to predict --label."""
+    from gputrain.mlp.checkpoint import read_saved_config
+    from gputrain.mlp.train import train_mlp
+    from gputrain.stopping import EXIT_CHECKPOINTED
+
+    options["hidden"] = parse_hidden(options["hidden"])
+    if options["features"] is not None:
+        options["features"] = [c.strip() for c in options["features"].split(",")]
+    options["data"] = data
+    if resume:
+        if out_dir and Path(out_dir).resolve() != Path(resume).resolve():
+            raise GputrainError(f"--resume {resume} continues in that directory; "
+                                f"drop -o {out_dir} or make it the same")
+        given = {k: v for k, v in options.items()
+                 if k == "data" or ctx.get_parameter_source(k) != ParameterSource.DEFAULT}
+        config = merge_for_resume(read_saved_config(resume), given | {"out_dir": resume})
+    else:
+        if not out_dir:
+            raise GputrainError("-o MODEL_DIR is required (where the model is written)")
+        config = MLPConfig(out_dir=out_dir, **options)
+    config.validate()
+    result = train_mlp(config, device, events_path=events, resume=bool(resume),
+                       progress=not quiet)
+    for line in result.summary_lines():
+        click.echo(line)
+    if result.stopped:
+        click.echo(f"stopped early on request; continue with --resume {config.out_dir}",
+                   err=True)
+        sys.exit(EXIT_CHECKPOINTED)
+
+
+@mlp.command("eval")
+@click.argument("model_dir")
+@click.argument("data")
+@click.option("--batch-size", type=int, default=4096, show_default=True)
+@device_option
+@json_option
+def eval_cmd(model_dir, data, batch_size, device, as_json):
+    """Score the model in MODEL_DIR on DATA (accuracy and loss, or loss and RMSE)."""
+    from gputrain.mlp.evaluate import evaluate_file
+
+    metrics = evaluate_file(model_dir, data, device, batch_size=batch_size)
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    for key, value in metrics.items():
+        click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
+
+
+@mlp.command("predict")
+@click.argument("model_dir")
+@click.argument("data")
+@click.option("-o", "--output", "out_path", required=True, metavar="PREDS.parquet",
+              help="Where to write predictions (Parquet, CSV or Feather by suffix).")
+@click.option("--batch-size", type=int, default=4096, show_default=True)
+@device_option
+def predict(model_dir, data, out_path, batch_size, device):
+    """Predict DATA's rows with the model in MODEL_DIR (labels and class probabilities)."""
+    from gputrain.mlp.evaluate import predict_file
+
+    rows = predict_file(model_dir, data, out_path, device, batch_size=batch_size)
+    click.echo(f"wrote {rows} predictions to {out_path}")

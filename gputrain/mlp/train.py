@@ -1,0 +1,286 @@
+"""The MLP training loop: ``train_mlp(config, device)``.
+
+Every epoch draws a fresh generator on the device from ``(seed, epoch)``; it shuffles the
+training rows and feeds the dropout layers. Checkpoints are written after every epoch and
+when a stop is requested (first SIGTERM/Ctrl-C: the current batch finishes, the state
+is saved with the position inside the epoch, the run returns ``stopped=True`` and the CLI
+exits with ``EXIT_CHECKPOINTED``). ``--resume`` continues exactly: same weights, optimizer
+moments, shuffling and dropout masks as an uninterrupted run (on a GPU, a run stopped in
+the middle of an epoch re-seeds dropout for the rest of that epoch, because CuPy's
+generator state cannot be saved).
+
+Early stopping watches the validation loss; the saved model (``weights.npz``) always holds
+the weights of the best validation epoch (the last epoch when there is no validation split).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gputrain.autograd import Tensor, ops
+from gputrain.backend import Device
+from gputrain.errors import GputrainError
+from gputrain.events import EventLog
+from gputrain.mlp import checkpoint as ckpt
+from gputrain.mlp.config import MLPConfig
+from gputrain.mlp.curves import plot_learning_curves
+from gputrain.mlp.evaluate import evaluate_file, score
+from gputrain.mlp.model import build_network, dropout_layers
+from gputrain.mlp.prepared import PreparedData, prepare_data
+from gputrain.optim import make_optimizer, make_schedule
+from gputrain.stopping import GracefulStop
+
+POSTFIX_EVERY = 25  # batches between progress-bar / event updates (each one syncs a GPU)
+
+
+@dataclass
+class TrainResult:
+    out_dir: str
+    task: str
+    history: list[dict]
+    best_epoch: int | None
+    stopped: bool = False
+    early_stopped: bool = False
+    test_metrics: dict | None = None
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        if self.history:
+            last = self.history[-1]
+            lines.append("epoch {epoch}: ".format(**last) + _fmt(last))
+        if self.early_stopped:
+            lines.append(f"early stopping: best validation loss at epoch {self.best_epoch}")
+        if self.test_metrics:
+            lines.append("test: " + _fmt(self.test_metrics))
+        lines.append(f"model saved in {self.out_dir}")
+        return lines
+
+
+def _fmt(metrics: dict) -> str:
+    keys = [k for k in ("loss", "accuracy", "rmse", "val_loss", "val_accuracy", "val_rmse")
+            if metrics.get(k) is not None]
+    return " ".join(f"{k} {metrics[k]:.4f}" for k in keys)
+
+
+@dataclass
+class LoopState:
+    """What a checkpoint stores besides arrays (JSON)."""
+
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # batches completed inside epoch ``epoch`` (a mid-epoch stop)
+    rng: dict | None = None  # NumPy bit-generator state at ``batch`` (CPU only)
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    best_val_loss: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    early_stopped: bool = False
+    history: list[dict] = field(default_factory=list)
+
+
+def epoch_seed(seed: int, *path: int) -> int:
+    return int(np.random.SeedSequence([seed, *path]).generate_state(1)[0])
+
+
+def _permutation(rng, n: int, xp):
+    if hasattr(rng, "permutation"):
+        return rng.permutation(n)
+    return xp.argsort(rng.random(n))  # CuPy's Generator has no permutation()
+
+
+def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool = False,
+              progress: bool = True, stop=None) -> TrainResult:
+    """Train (or continue) the run described by ``config``; see the module docstring."""
+    config.validate()
+    out = Path(config.out_dir)
+    with EventLog(events_path) as events, _stopper(stop) as stop, device.activate():
+        saved = ckpt.load_checkpoint(out) if resume else None
+        if saved is None and (out / ckpt.CHECKPOINT_FILE).exists():
+            raise GputrainError(f"{out} already holds a run; continue it with --resume "
+                                     f"{out} or choose another -o")
+        data = prepare_data(config, device, saved[0] if saved else None)
+        network = build_network(data.n_in, data.n_out, config.hidden, config.activation,
+                                config.dropout, config.init, config.seed, device)
+        optimizer = make_optimizer(config.optimizer, network.parameters(), lr=config.lr,
+                                   weight_decay=config.l2)
+        schedule = make_schedule(config.lr_schedule, optimizer, **_schedule_args(config))
+        state = LoopState()
+        if saved:
+            state = _restore(saved, network, optimizer, schedule)
+        events.emit("start", task=config.task, rows=data.rows, train_rows=data.n_train,
+                    val_rows=data.n_val, features=data.n_in, outputs=data.n_out,
+                    epochs=config.epochs, device=str(device), resumed_at=state.epoch)
+        loop = _Loop(config, data, network, optimizer, schedule, state, events, stop, progress)
+        stopped = loop.run()
+        result = TrainResult(str(out), config.task, state.history, state.best_epoch,
+                             stopped=stopped, early_stopped=state.early_stopped)
+        if not stopped and state.history:
+            plot_learning_curves(state.history, out / ckpt.CURVES_FILE)
+            if config.test:
+                result.test_metrics = evaluate_file(out, config.test, device)
+        events.emit("done", stopped=stopped, epochs=state.epoch, best_epoch=state.best_epoch,
+                    early_stopped=state.early_stopped, test=result.test_metrics)
+        return result
+
+
+@contextlib.contextmanager
+def _stopper(stop):
+    if stop is not None:
+        yield stop
+        return
+    with GracefulStop() as own:
+        yield own
+
+
+def _schedule_args(config: MLPConfig) -> dict:
+    if config.lr_schedule == "step":
+        return {"step_size": max(1, config.epochs // 3), "gamma": 0.1}
+    if config.lr_schedule == "exponential":
+        return {"gamma": 0.9}
+    if config.lr_schedule == "linear":
+        return {"total_steps": config.epochs, "final_lr": 0.0}
+    return {}
+
+
+def _restore(saved, network, optimizer, schedule) -> LoopState:
+    state_json, weights, optim_state = saved
+    network.load_state_dict(weights)
+    optimizer.load_state_dict(optim_state)
+    schedule.load_state_dict(state_json["schedule"])
+    return LoopState(**state_json["loop"])
+
+
+class _Loop:
+    def __init__(self, config, data: PreparedData, network, optimizer, schedule, state,
+                 events, stop, progress):
+        self.c, self.d, self.net, self.opt = config, data, network, optimizer
+        self.schedule, self.s, self.events, self.stop = schedule, state, events, stop
+        self.progress = progress
+        self.batches = -(-data.n_train // config.batch_size)
+        self.xp = data.xp
+
+    def run(self) -> bool:
+        """Train until the last epoch, early stopping or a stop request (returns True)."""
+        from tqdm import tqdm
+
+        s, c = self.s, self.c
+        total = self.batches * c.epochs
+        with tqdm(total=total, initial=min(total, s.epoch * self.batches + s.batch),
+                  disable=not self.progress, unit="batch", dynamic_ncols=True,
+                  leave=False) as bar:
+            while s.epoch < c.epochs and not s.early_stopped:
+                if self._epoch(bar):
+                    return True
+        return False
+
+    def _epoch(self, bar) -> bool:
+        s, c, d, xp = self.s, self.c, self.d, self.xp
+        started = time.perf_counter()
+        rng = d.device.rng(epoch_seed(c.seed, s.epoch))
+        order = _permutation(rng, d.n_train, xp)
+        if s.batch:  # resuming in the middle of this epoch
+            if s.rng is not None:
+                rng.bit_generator.state = s.rng
+            else:
+                rng = d.device.rng(epoch_seed(c.seed, s.epoch, s.batch))
+        for layer in dropout_layers(self.net):
+            layer.rng = rng
+        loss_sum = xp.asarray(s.loss_sum, dtype=xp.float64)
+        correct = xp.asarray(s.correct, dtype=xp.int64)
+        seen = s.seen
+        bar.set_description(f"epoch {s.epoch + 1}/{c.epochs}")
+        classify = c.task == "classify"
+        loss_fn = ops.softmax_cross_entropy if classify else ops.mse
+        self.net.train()
+        for b in range(s.batch, self.batches):
+            picked = order[b * c.batch_size:(b + 1) * c.batch_size]
+            rows = picked if d.train_rows is None else d.train_rows[picked]
+            y = d.targets[rows]
+            out = self.net(Tensor(d.features[rows]))
+            loss = loss_fn(out, y)
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            n = len(rows)
+            loss_sum += loss.data * n
+            if classify:
+                correct += (out.data.argmax(axis=1) == y).sum()
+            seen += n
+            bar.update(1)
+            if self.stop.requested:
+                s.batch, s.loss_sum, s.correct, s.seen = b + 1, float(loss_sum), int(correct), seen
+                s.rng = rng.bit_generator.state if isinstance(rng, np.random.Generator) else None
+                self._save_checkpoint()
+                return True
+            if (b + 1) % POSTFIX_EVERY == 0:
+                self._report(bar, b + 1, float(loss_sum) / seen, int(correct) / seen)
+        train = self._train_metrics(float(loss_sum) / seen, int(correct) / seen)
+        self._end_epoch(train, time.perf_counter() - started)
+        return bool(self.stop.requested)
+
+    def _train_metrics(self, mean_loss: float, accuracy: float) -> dict:
+        if self.c.task == "classify":
+            return {"loss": mean_loss, "accuracy": accuracy}
+        loss = mean_loss * self.d.target_std ** 2
+        return {"loss": loss, "rmse": loss ** 0.5}
+
+    def _report(self, bar, batch: int, mean_loss: float, accuracy: float) -> None:
+        metrics = self._train_metrics(mean_loss, accuracy)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in metrics.items()}, refresh=False)
+        fraction = (self.s.epoch + batch / self.batches) / self.c.epochs
+        self.events.emit("progress", progress=round(fraction, 6), epoch=self.s.epoch + 1,
+                         **metrics)
+
+    def _end_epoch(self, train: dict, seconds: float) -> None:
+        s, c, d = self.s, self.c, self.d
+        record = {"epoch": s.epoch + 1, **train}
+        if d.n_val:
+            val = score(self.net, d.features, d.targets, d.val_rows, c.task,
+                        target_std=d.target_std)
+            record.update({f"val_{k}": v for k, v in val.items()})
+        record.update(lr=self.opt.lr, seconds=round(seconds, 3))
+        s.history.append(record)
+        s.epoch += 1
+        s.batch, s.rng, s.loss_sum, s.correct, s.seen = 0, None, 0.0, 0, 0
+        self.schedule.step()
+        improved = not d.n_val or s.best_val_loss is None or record["val_loss"] < s.best_val_loss
+        if improved:
+            s.best_epoch, s.bad_epochs = s.epoch, 0
+            s.best_val_loss = record.get("val_loss")
+            ckpt.save_model(c.out_dir, self._meta(), self.net.state_dict(), d.mean, d.std)
+        else:
+            s.bad_epochs += 1
+            s.early_stopped = c.patience > 0 and s.bad_epochs >= c.patience
+        self._save_checkpoint()
+        ckpt.write_metrics(c.out_dir, s.history)
+        self.events.emit("epoch", epoch=s.epoch, loss=record["loss"],
+                         val_loss=record.get("val_loss"), accuracy=record.get("accuracy"),
+                         val_accuracy=record.get("val_accuracy"), rmse=record.get("rmse"),
+                         val_rmse=record.get("val_rmse"), seconds=record["seconds"])
+        self.events.emit("progress", progress=round(s.epoch / c.epochs, 6), epoch=s.epoch,
+                         **train)
+        if self.progress:
+            from tqdm import tqdm
+
+            tqdm.write(f"epoch {s.epoch}/{c.epochs}: {_fmt(record)} ({seconds:.2f} s)")
+
+    def _meta(self) -> dict:
+        d = self.d
+        return {"config": self.c.to_dict(), "task": self.c.task, "label": self.c.label,
+                "features": d.feature_names, "classes": d.classes, "n_in": d.n_in,
+                "n_out": d.n_out, "target_mean": d.target_mean, "target_std": d.target_std,
+                "best_epoch": self.s.best_epoch,
+                "metrics": self.s.history[-1] if self.s.history else None}
+
+    def _save_checkpoint(self) -> None:
+        s = self.s
+        state = {"config": self.c.to_dict(), "loop": vars(s), "schedule":
+                 self.schedule.state_dict(), "data": self.d.fingerprint()}
+        ckpt.save_checkpoint(self.c.out_dir, state, self.net.state_dict(),
+                             self.opt.state_dict())
