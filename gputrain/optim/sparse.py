@@ -1,8 +1,9 @@
 """Row updates of a table from a sparse gradient (``rows`` + ``values``), in place.
 
 These are the NumPy twins of the CUDA kernels ``sgd_rows`` / ``adagrad_rows`` in
-``gputrain.kernels``: on CuPy arrays the functions call the kernel with the same
-arguments, on NumPy arrays they compute the same thing here. ``rows`` may repeat; a
+``gputrain.kernels``: on float32 CuPy arrays the functions call the kernel with the same
+arguments; on NumPy arrays (and CuPy arrays of other dtypes) they compute the same thing
+here, as array code. ``rows`` may repeat; a
 repeated row gets the SUM of its values (one update with the summed gradient, which is
 what the dense rule applied to ``SparseGrad.to_dense()`` does).
 
@@ -20,33 +21,33 @@ from gputrain.backend import get_array_module, is_gpu_array
 
 def sgd_rows(table, rows, values, lr: float) -> None:
     """``table[rows] -= lr * values`` with duplicate rows summed, in place."""
-    if is_gpu_array(table):
+    if _use_kernel(table):
         from gputrain import kernels
 
         rows, values = _kernel_args(table, rows, values)
         kernels.sgd_rows(table, rows, values, float(lr))
         return
-    scaled = numpy.multiply(values, -lr, dtype=table.dtype)
+    scaled = get_array_module(table).multiply(values, -lr, dtype=table.dtype)
     scatter_add_rows(table, rows, scaled)
 
 
 def adagrad_rows(table, accum, rows, values, lr: float, eps: float) -> None:
     """Adagrad on the touched rows: duplicates summed into g, then per row r
     ``accum[r] += g*g`` and ``table[r] -= lr * g / (sqrt(accum[r]) + eps)``, in place."""
-    if is_gpu_array(table):
+    if _use_kernel(table):
         from gputrain import kernels
 
         rows, values = _kernel_args(table, rows, values)
         kernels.adagrad_rows(table, accum, rows, values, float(lr), float(eps))
         return
+    xp = get_array_module(table)
     unique, g = coalesce_rows(rows, values, table.shape)
-    sq = g * g
     acc = accum[unique]
-    acc += sq
+    acc += g * g
     accum[unique] = acc
-    numpy.sqrt(acc, out=acc)
+    xp.sqrt(acc, out=acc)
     acc += eps
-    numpy.divide(g, acc, out=g)
+    xp.divide(g, acc, out=g)
     g *= lr
     table[unique] -= g
 
@@ -89,6 +90,11 @@ def coalesce_rows(rows, values, shape):
     summed = xp.zeros((len(unique),) + tuple(shape[1:]), dtype=values.dtype)
     scatter_add_rows(summed, inverse.reshape(-1), values)
     return unique, summed
+
+
+def _use_kernel(table) -> bool:
+    """CUDA kernels take float32 tables; other dtypes on the GPU run the array code."""
+    return is_gpu_array(table) and table.dtype == numpy.float32
 
 
 def _kernel_args(table, rows, values):
