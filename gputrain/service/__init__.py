@@ -1,0 +1,1 @@
+"""The training service: job store, workers, HTTP API, metrics (``gputrain serve``)."""

@@ -1,0 +1,207 @@
+"""The HTTP API (FastAPI): jobs, inputs, artifacts, vector queries, health and metrics.
+
+``/healthz``, ``/metrics`` and the OpenAPI docs are open; everything else needs
+``Authorization: Bearer <token>`` when the server has a token (compared in constant time).
+Errors: 401 no or wrong token, 404 unknown job/file/word, 409 wrong job state,
+400 a path that leaves the data directory, 413 an upload over the limit, 422 an invalid spec
+(``detail[].loc`` names the field, ``detail[].msg`` the reason).
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from gputrain import __version__
+from gputrain.service import specs
+from gputrain.service.constants import (
+    DEFAULT_LIST_LIMIT,
+    DEFAULT_NEIGHBORS,
+    MAX_LIST_LIMIT,
+    MAX_NEIGHBORS,
+)
+from gputrain.service.inputs import (
+    UnsafePath,
+    UploadTooLarge,
+    UploadWriter,
+    list_inputs,
+    resolve_input,
+)
+from gputrain.service.models import ModelCache
+from gputrain.service.states import InvalidTransition, JobKind, JobState
+from gputrain.service.store import Job
+
+_bearer = HTTPBearer(auto_error=False)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+class JobSpec(BaseModel):
+    kind: Literal["w2v", "mlp"] = Field(description="What to train.")
+    input: str = Field(description="Input file, relative to DATA_DIR/inputs.")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The trainer's CLI options by name, e.g. {\"epochs\": 2, \"min_count\": 1}.",
+    )
+
+
+def _spec_error(e: specs.SpecError) -> HTTPException:
+    if isinstance(e, specs.SpecPathError):
+        return HTTPException(400, f"{e.field}: {e.reason}")
+    loc = ["body", *e.field.split(".", 1)]
+    return HTTPException(422, [{"loc": loc, "msg": e.reason, "type": "value_error"}])
+
+
+def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
+    app = FastAPI(title="gputrain", version=__version__,
+                  description="Training jobs for word2vec and MLPs on GPU nodes.")
+    data, store = supervisor.data, supervisor.store
+    models = ModelCache()
+    expected = token.encode() if token else None
+
+    def require_token(creds: Credentials) -> None:
+        if expected is None:
+            return
+        given = creds.credentials.encode() if creds is not None else b""
+        if not hmac.compare_digest(given, expected):
+            raise HTTPException(401, "missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    api = APIRouter(dependencies=[Depends(require_token)])
+
+    def get_job(job_id: str) -> Job:
+        job = store.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return job
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        return {"status": "stopping" if supervisor.stopping.is_set() else "ok",
+                "version": __version__, "workers": supervisor.device_names}
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics() -> Response:
+        return Response(generate_latest(supervisor.metrics.registry),
+                        media_type=CONTENT_TYPE_LATEST)
+
+    @api.put("/inputs/{name:path}", status_code=201, tags=["inputs"])
+    async def upload(name: str, request: Request) -> dict:
+        """Upload an input file (the raw request body), streamed to disk."""
+        try:
+            target = resolve_input(data.inputs, name)
+        except UnsafePath as e:
+            raise HTTPException(400, str(e)) from None
+        if target.is_dir():
+            raise HTTPException(409, f"{name} is a directory")
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_upload_bytes:
+            raise HTTPException(413, f"upload is larger than the limit of "
+                                     f"{max_upload_bytes} bytes")
+        writer = await run_in_threadpool(UploadWriter, target, max_upload_bytes)
+        try:
+            async for chunk in request.stream():
+                await run_in_threadpool(writer.write, chunk)
+            size = await run_in_threadpool(writer.commit)
+        except UploadTooLarge as e:
+            raise HTTPException(413, str(e)) from None
+        except BaseException:
+            writer.abort()
+            raise
+        return {"name": target.relative_to(data.inputs.resolve()).as_posix(), "size_bytes": size}
+
+    @api.get("/inputs", tags=["inputs"])
+    def inputs() -> list[dict]:
+        return list_inputs(data.inputs)
+
+    @api.post("/jobs", status_code=201, tags=["jobs"])
+    def submit(spec: JobSpec) -> dict:
+        kind = JobKind(spec.kind)
+        try:
+            specs.validate(kind, spec.input, spec.params, data.inputs, data.jobs / "_check")
+        except specs.SpecError as e:
+            raise _spec_error(e) from None
+        job = store.create(kind.value, spec.input, spec.params)
+        supervisor.notify()
+        return job.public()
+
+    @api.get("/jobs", tags=["jobs"])
+    def list_jobs(state: JobState | None = None,
+                  limit: int = Query(DEFAULT_LIST_LIMIT, ge=1, le=MAX_LIST_LIMIT)) -> list[dict]:
+        return [j.public() for j in store.list(state, limit)]
+
+    @api.get("/jobs/{job_id}", tags=["jobs"])
+    def show(job_id: str) -> dict:
+        return get_job(job_id).public()
+
+    @api.post("/jobs/{job_id}/cancel", tags=["jobs"])
+    def cancel(job_id: str) -> dict:
+        get_job(job_id)
+        try:
+            return store.request_cancel(job_id).public()
+        except InvalidTransition as e:
+            raise HTTPException(409, str(e)) from None
+
+    def artifact_files(job: Job) -> dict[str, Path]:
+        root = data.job_dir(job.id)
+        if not root.is_dir():
+            return {}
+        return {
+            p.relative_to(root).as_posix(): p
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+        }
+
+    @api.get("/jobs/{job_id}/artifacts", tags=["artifacts"])
+    def artifacts(job_id: str) -> list[dict]:
+        files = artifact_files(get_job(job_id))
+        return [{"name": n, "size_bytes": p.stat().st_size} for n, p in files.items()]
+
+    @api.get("/jobs/{job_id}/artifacts/{name:path}", tags=["artifacts"])
+    def artifact(job_id: str, name: str) -> FileResponse:
+        files = artifact_files(get_job(job_id))
+        if name not in files:
+            raise HTTPException(404, f"job {job_id} has no artifact {name}")
+        return FileResponse(files[name], filename=Path(name).name)
+
+    def vectors_of(job_id: str):
+        job = get_job(job_id)
+        if job.kind != JobKind.W2V.value:
+            raise HTTPException(409, f"job {job_id} is a {job.kind} job, not word2vec")
+        if job.state is not JobState.SUCCEEDED:
+            raise HTTPException(409, f"job {job_id} is {job.state.value}, not succeeded")
+        path = data.job_dir(job_id) / specs.TRAINERS[JobKind.W2V].output
+        return models.get(job_id, path)
+
+    def known(kv, *words: str) -> None:
+        for word in words:
+            if word not in kv:
+                raise HTTPException(404, f"word not in the vocabulary: {word!r}")
+
+    @api.get("/models/{job_id}/neighbors", tags=["models"])
+    def neighbors(job_id: str, word: str,
+                  n: int = Query(DEFAULT_NEIGHBORS, ge=1, le=MAX_NEIGHBORS)) -> dict:
+        kv = vectors_of(job_id)
+        known(kv, word)
+        hits = kv.most_similar(positive=[word], topn=n)
+        return {"word": word, "neighbors": [{"word": w, "similarity": s} for w, s in hits]}
+
+    @api.get("/models/{job_id}/analogy", tags=["models"])
+    def analogy(job_id: str, a: str, b: str, c: str,
+                n: int = Query(DEFAULT_NEIGHBORS, ge=1, le=MAX_NEIGHBORS)) -> dict:
+        """a is to b as c is to ... (the words nearest to b - a + c, 3CosAdd)."""
+        kv = vectors_of(job_id)
+        known(kv, a, b, c)
+        hits = kv.most_similar(positive=[b, c], negative=[a], topn=n)
+        return {"a": a, "b": b, "c": c,
+                "answers": [{"word": w, "similarity": s} for w, s in hits]}
+
+    app.include_router(api)
+    return app

@@ -1,0 +1,45 @@
+"""Every tunable number of the training service, in one place, each with its unit."""
+
+from __future__ import annotations
+
+# HTTP
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+TOKEN_ENV = "GPUTRAIN_TOKEN"
+SERVER_ENV = "GPUTRAIN_SERVER"  # default --server for `gputrain jobs`
+DATA_DIR_ENV = "GPUTRAIN_DATA_DIR"
+DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024**3  # bytes (8 GiB): a large text corpus fits
+UPLOAD_CHUNK_BYTES = 1024**2  # bytes written per chunk while streaming an upload
+DEFAULT_LIST_LIMIT = 100  # jobs returned by GET /jobs unless ?limit= says otherwise
+MAX_LIST_LIMIT = 10_000  # jobs
+DEFAULT_NEIGHBORS = 10  # results of /models/{id}/neighbors and /analogy
+MAX_NEIGHBORS = 1000  # results
+MODEL_CACHE_SIZE = 4  # finished jobs' vectors kept loaded in memory
+HTTP_GRACEFUL_SHUTDOWN_SECONDS = 5.0  # seconds uvicorn waits for open connections
+
+# Layout of DATA_DIR
+DB_FILENAME = "jobs.sqlite3"
+LOCK_FILENAME = "server.lock"
+INPUTS_DIRNAME = "inputs"
+JOBS_DIRNAME = "jobs"
+EVENTS_FILENAME = "events.jsonl"
+LOG_FILENAME = "trainer.log"
+
+# SQLite
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0  # seconds a writer waits for the database lock
+
+# Workers and trainer subprocesses
+WORKER_POLL_SECONDS = 0.5  # seconds between looks at the queue when it is empty
+TAIL_POLL_SECONDS = 0.25  # seconds between reads of a running trainer's event file
+SHUTDOWN_SECONDS = 30.0  # seconds from the first SIGTERM to the server's exit, at most
+TRAINER_STOP_SECONDS = 20.0  # seconds a trainer gets to checkpoint after SIGTERM
+CANCEL_GRACE_SECONDS = 5.0  # seconds a cancelled trainer gets before SIGKILL
+ORPHAN_GRACE_SECONDS = 10.0  # seconds a previous server's trainer gets before SIGKILL
+ERROR_MESSAGE_CHARS = 500  # characters of a trainer's stderr kept as the job's error
+
+# Metrics
+JOB_DURATION_BUCKETS_SECONDS = (
+    1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400
+)  # seconds
+DEVICE_MEMORY_CACHE_SECONDS = 2.0  # seconds a device-memory reading is reused

@@ -1,0 +1,113 @@
+"""Run the service: lock the data dir, listen, start the workers, serve, shut down in order.
+
+Signals (our handlers replace uvicorn's): the first SIGTERM/SIGINT stops taking jobs, tells
+the running trainers to checkpoint (they exit 75 and their jobs are queued again) and stops
+the HTTP server; the process exits within :data:`SHUTDOWN_SECONDS`. A second signal kills the
+trainers and exits at once (their jobs are re-queued at the next start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+import uvicorn
+
+from gputrain.errors import GputrainError
+from gputrain.service.api import create_app
+from gputrain.service.constants import HTTP_GRACEFUL_SHUTDOWN_SECONDS, SHUTDOWN_SECONDS
+from gputrain.service.datadir import DataDir
+from gputrain.service.supervisor import Supervisor
+from gputrain.service.worker import Slot
+
+log = logging.getLogger("gputrain.service")
+
+
+class ServiceServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, supervisor: Supervisor):
+        super().__init__(config)
+        self.supervisor = supervisor
+        self.first_signal_at: float | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        previous = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame) -> None:
+        if self.first_signal_at is not None:
+            log.warning("second %s: killing trainers and exiting now", signal.Signals(sig).name)
+            self.supervisor.kill_now()
+            os._exit(128 + sig)
+        self.first_signal_at = time.monotonic()
+        self.supervisor.begin_shutdown()
+        self.should_exit = True
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise GputrainError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.set_inheritable(False)
+    return sock
+
+
+def serve(host: str, port: int, data_dir: str, token: str | None, slots: list[Slot],
+          max_upload_bytes: int, log_level: str = "info") -> None:
+    if token is None and not is_loopback(host):
+        raise GputrainError(
+            f"refusing to listen on {host} without a token: set GPUTRAIN_TOKEN or "
+            "--token-file (without one the server only binds loopback, e.g. 127.0.0.1)"
+        )
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data = DataDir(data_dir).create()
+    data.lock()
+    sock = bind(host, port)
+    supervisor = Supervisor(data, slots)
+    supervisor.start()
+    app = create_app(supervisor, token, max_upload_bytes)
+    config = uvicorn.Config(app, log_level=log_level, lifespan="off",
+                            timeout_graceful_shutdown=HTTP_GRACEFUL_SHUTDOWN_SECONDS)
+    server = ServiceServer(config, supervisor)
+    bound = sock.getsockname()
+    url_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    print(f"gputrain serve: listening on http://{url_host}:{bound[1]} "
+          f"(workers: {', '.join(supervisor.device_names)}; data: {data.root})",
+          file=sys.stderr, flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        started = server.first_signal_at or time.monotonic()
+        supervisor.begin_shutdown()
+        left = SHUTDOWN_SECONDS - (time.monotonic() - started) - 3.0
+        if not supervisor.wait(max(0.0, left)):
+            log.warning("trainers did not stop in time; killing them")
+            supervisor.kill_now()
+            supervisor.wait(2.0)
+        supervisor.store.close()
+        log.info("stopped")

@@ -1,0 +1,243 @@
+"""Jobs persisted in SQLite (WAL) in DATA_DIR; every state change goes through here.
+
+One connection, shared by the API threads and the workers under a lock; every write is its
+own ``BEGIN IMMEDIATE`` transaction, committed with ``synchronous=FULL`` before the caller
+hears about it, so an acknowledged submission survives ``kill -9`` and power loss. State
+changes are checked against :mod:`gputrain.service.states` inside the same transaction that
+writes them (compare and set): two workers can never claim the same job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gputrain.service.constants import SQLITE_BUSY_TIMEOUT_SECONDS
+from gputrain.service.states import InvalidTransition, JobState, check_transition
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    input TEXT NOT NULL,
+    params TEXT NOT NULL,
+    state TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_seconds REAL NOT NULL DEFAULT 0,
+    worker TEXT,
+    pid INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+"""
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    input: str
+    params: dict
+    state: JobState
+    progress: float = 0.0
+    metrics: dict = field(default_factory=dict)
+    error: str | None = None
+    attempts: int = 0
+    run_seconds: float = 0.0  # summed over attempts
+    worker: str | None = None
+    pid: int | None = None
+    cancel_requested: bool = False
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    updated_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        d = dict(row)
+        d.pop("seq")
+        d["params"] = json.loads(d["params"])
+        d["metrics"] = json.loads(d["metrics"])
+        d["state"] = JobState(d["state"])
+        d["cancel_requested"] = bool(d["cancel_requested"])
+        return cls(**d)
+
+    def public(self) -> dict:
+        """What the HTTP API shows (no PIDs or internal flags)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state.value,
+            "input": self.input,
+            "params": self.params,
+            "progress": self.progress,
+            "metrics": self.metrics,
+            "error": self.error,
+            "attempts": self.attempts,
+            "run_seconds": round(self.run_seconds, 3),
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "updated_at": self.updated_at,
+        }
+
+
+class JobStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path,
+            timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,  # autocommit; transactions are explicit below
+            check_same_thread=False,
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)  # idempotent (IF NOT EXISTS)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextlib.contextmanager
+    def _write(self):
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args=()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, job_id: str) -> Job | None:
+        rows = self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return Job.from_row(rows[0]) if rows else None
+
+    def list(self, state: JobState | None = None, limit: int = 100) -> list[Job]:
+        if state is None:
+            rows = self._read("SELECT * FROM jobs ORDER BY seq LIMIT ?", (limit,))
+        else:
+            rows = self._read(
+                "SELECT * FROM jobs WHERE state = ? ORDER BY seq LIMIT ?", (state.value, limit)
+            )
+        return [Job.from_row(r) for r in rows]
+
+    def counts(self) -> dict[JobState, int]:
+        rows = self._read("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        counts = {s: 0 for s in JobState}
+        for r in rows:
+            counts[JobState(r["state"])] = r["n"]
+        return counts
+
+    # -- writes ---------------------------------------------------------------------------
+    def create(self, kind: str, input: str, params: dict) -> Job:
+        now = time.time()
+        job_id = uuid.uuid4().hex[:16]
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO jobs (id, kind, input, params, state, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, input, json.dumps(params), JobState.QUEUED.value, now, now),
+            )
+        return self.get(job_id)
+
+    def claim_next(self, worker: str) -> Job | None:
+        """Move the oldest queued job to ``running`` for ``worker``; None when none waits."""
+        now = time.time()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT id FROM jobs WHERE state = ? ORDER BY seq LIMIT 1",
+                (JobState.QUEUED.value,),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE jobs SET state = ?, worker = ?, attempts = attempts + 1, pid = NULL,"
+                " started_at = ?, updated_at = ? WHERE id = ? AND state = ?",
+                (JobState.RUNNING.value, worker, now, now, row["id"], JobState.QUEUED.value),
+            )
+        return self.get(row["id"])
+
+    def transition(self, job_id: str, wanted: JobState, **fields) -> Job:
+        """Change a job's state (checked against the state machine) and other columns."""
+        now = time.time()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT state, started_at, run_seconds FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(job_id)
+            current = JobState(row["state"])
+            check_transition(job_id, current, wanted)
+            if current is JobState.RUNNING and row["started_at"] is not None:
+                fields["run_seconds"] = row["run_seconds"] + max(0.0, now - row["started_at"])
+            if wanted.finished:
+                fields.setdefault("finished_at", now)
+            if wanted is JobState.QUEUED:
+                fields.update(worker=None, pid=None)
+            if wanted is not JobState.RUNNING:
+                fields.setdefault("pid", None)
+            self._update(db, job_id, state=wanted.value, updated_at=now, **fields)
+        return self.get(job_id)
+
+    def set_pid(self, job_id: str, pid: int | None) -> None:
+        with self._write() as db:
+            self._update(db, job_id, pid=pid)
+
+    def update_progress(self, job_id: str, progress: float, metrics: dict) -> None:
+        with self._write() as db:
+            self._update(
+                db, job_id, progress=progress, metrics=metrics, updated_at=time.time()
+            )
+
+    def request_cancel(self, job_id: str) -> Job:
+        """Cancel a queued job now; flag a running one for its worker to stop."""
+        with self._write() as db:
+            row = db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(job_id)
+            state = JobState(row["state"])
+            check_transition(job_id, state, JobState.CANCELLED)
+            now = time.time()
+            if state is JobState.QUEUED:
+                self._update(
+                    db, job_id, state=JobState.CANCELLED.value, finished_at=now, updated_at=now
+                )
+            else:
+                self._update(db, job_id, cancel_requested=1, updated_at=now)
+        return self.get(job_id)
+
+    @staticmethod
+    def _update(db: sqlite3.Connection, job_id: str, **fields) -> None:
+        for key in ("params", "metrics"):
+            if key in fields:
+                fields[key] = json.dumps(fields[key])
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*fields.values(), job_id))
+
+
+__all__ = ["Job", "JobStore", "InvalidTransition"]

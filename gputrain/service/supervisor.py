@@ -1,0 +1,100 @@
+"""The service's moving parts in one object: data dir, store, metrics, workers.
+
+``start()`` takes the data-dir lock, stops trainers a crashed server left behind and
+re-queues the jobs they were running, then starts one worker per device slot.
+``begin_shutdown()`` (first SIGTERM) stops the workers from taking jobs and has them ask
+their trainers to checkpoint; ``wait()`` lets them put those jobs back in the queue;
+``kill_now()`` (second signal) kills every trainer at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+from gputrain.service.constants import ORPHAN_GRACE_SECONDS
+from gputrain.service.datadir import DataDir
+from gputrain.service.metrics import ServiceMetrics
+from gputrain.service.runner import signal_group, stop_orphans
+from gputrain.service.states import JobState
+from gputrain.service.store import JobStore
+from gputrain.service.worker import Slot, Worker
+
+log = logging.getLogger("gputrain.service")
+
+
+def make_slots(devices: list[int] | None, workers: int | None) -> list[Slot]:
+    """``--devices 0,1`` -> one GPU slot each; otherwise ``workers`` CPU slots (default 1)."""
+    if devices:
+        return [
+            Slot(f"gpu:{d}", "gpu:0", {"CUDA_VISIBLE_DEVICES": str(d),
+                                       "CUDA_DEVICE_ORDER": "PCI_BUS_ID"})
+            for d in devices
+        ]
+    return [Slot(f"cpu:{i}", "cpu") for i in range(workers or 1)]
+
+
+class Supervisor:
+    def __init__(self, data: DataDir, slots: list[Slot]):
+        self.data = data
+        self.slots = slots
+        self.store = JobStore(data.db)
+        gpu_indices = [int(s.env["CUDA_VISIBLE_DEVICES"]) for s in slots if s.device != "cpu"]
+        devices = sorted({s.name if s.device != "cpu" else "cpu" for s in slots})
+        self.metrics = ServiceMetrics(self.store, devices, gpu_indices)
+        self.stopping = threading.Event()
+        self.wake = threading.Condition()
+        self.workers = [
+            Worker(s, self.store, data, self.metrics, self.stopping, self.wake) for s in slots
+        ]
+
+    def start(self) -> None:
+        self.recover()
+        for worker in self.workers:
+            worker.start()
+
+    def recover(self) -> list[str]:
+        """Re-queue the jobs a previous server left ``running`` (after stopping its trainers)."""
+        running = self.store.list(JobState.RUNNING, limit=1_000_000)
+        orphans = [(j.pid, str(self.data.job_dir(j.id))) for j in running if j.pid]
+        if orphans:
+            n = stop_orphans(orphans, ORPHAN_GRACE_SECONDS)
+            log.info("stopped %d trainer(s) left by the previous server", n)
+        for job in running:
+            if job.cancel_requested:
+                done = self.store.transition(job.id, JobState.CANCELLED, error="cancelled")
+                self.metrics.job_finished(done.kind, JobState.CANCELLED, done.run_seconds)
+            else:
+                self.store.transition(job.id, JobState.QUEUED)
+                log.info("job %s was running when the server stopped; queued again", job.id)
+        return [j.id for j in running]
+
+    def notify(self) -> None:
+        """A job was queued: wake an idle worker now rather than at its next poll."""
+        with self.wake:
+            self.wake.notify_all()
+
+    def begin_shutdown(self) -> None:
+        if not self.stopping.is_set():
+            log.info("shutting down: no new jobs; running trainers checkpoint and stop")
+        self.stopping.set()
+        self.notify()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for the workers to finish their attempt; True if they all did in time."""
+        deadline = time.monotonic() + timeout
+        for worker in self.workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        return not any(w.is_alive() for w in self.workers)
+
+    def kill_now(self) -> None:
+        for worker in self.workers:
+            proc = worker.proc
+            if proc is not None:
+                signal_group(proc.pid, signal.SIGKILL)
+
+    @property
+    def device_names(self) -> list[str]:
+        return [s.name for s in self.slots]

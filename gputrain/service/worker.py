@@ -1,0 +1,152 @@
+"""Workers: one thread per device slot, one trainer subprocess at a time.
+
+A worker claims the oldest queued job, starts its trainer, follows its events (progress,
+metrics), and ends the attempt in exactly one state:
+
+- exit 0 -> ``succeeded``; a cancel request -> ``cancelled`` (SIGTERM, SIGKILL after a grace);
+- server shutting down and the trainer checkpointed (exit 75) or had to be killed ->
+  ``queued`` again (it resumes from its checkpoint at the next start);
+- anything else -> ``failed`` with the trainer's one-line error, and the worker goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from gputrain.service import specs
+from gputrain.service.constants import (
+    CANCEL_GRACE_SECONDS,
+    TAIL_POLL_SECONDS,
+    TRAINER_STOP_SECONDS,
+    WORKER_POLL_SECONDS,
+)
+from gputrain.service.datadir import DataDir
+from gputrain.service.metrics import ServiceMetrics
+from gputrain.service.progress import EventTail, LiveJob, resume_point
+from gputrain.service.runner import error_message, signal_group, spawn, trainer_env
+from gputrain.service.states import JobKind, JobState
+from gputrain.service.store import Job, JobStore
+from gputrain.stopping import EXIT_CHECKPOINTED
+
+log = logging.getLogger("gputrain.service")
+
+# exit statuses that mean "stopped because we asked", when the server is shutting down
+_STOPPED = {EXIT_CHECKPOINTED, -signal.SIGTERM, -signal.SIGKILL}
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str  # worker name in the store and logs, e.g. "gpu:1" or "cpu:0"
+    device: str  # the trainer's --device
+    env: dict = field(default_factory=dict)  # extra environment (CUDA_VISIBLE_DEVICES)
+
+
+class Worker(threading.Thread):
+    def __init__(self, slot: Slot, store: JobStore, data: DataDir, metrics: ServiceMetrics,
+                 stopping: threading.Event, wake: threading.Condition):
+        super().__init__(name=f"worker-{slot.name}", daemon=True)
+        self.slot, self.store, self.data, self.metrics = slot, store, data, metrics
+        self.stopping, self.wake = stopping, wake
+        self.proc: subprocess.Popen | None = None
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            job = self.store.claim_next(self.slot.name)
+            if job is None:
+                with self.wake:
+                    self.wake.wait(WORKER_POLL_SECONDS)
+                continue
+            try:
+                self.run_job(job)
+            except Exception as e:  # a bug here must not take the worker down
+                log.exception("worker %s: job %s", self.slot.name, job.id)
+                self._finish(job, JobState.FAILED, error=f"internal error: {e}"[:500])
+
+    def run_job(self, job: Job) -> None:
+        job_dir = self.data.job_dir(job.id)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        events = self.data.events(job.id)
+        kind = JobKind(job.kind)
+        argv, resuming = specs.job_argv(
+            kind, job.input, job.params, job_dir, self.data.inputs, self.slot.device, events
+        )
+        argv = [sys.executable, "-m", "gputrain", *argv]
+        live = LiveJob(job.kind, job.progress, dict(job.metrics))
+        live.words_seen = resume_point(events) if resuming else 0
+        tail = EventTail.at_end(events)
+        log.info("job %s attempt %d on %s%s", job.id, job.attempts, self.slot.name,
+                 " (resuming from checkpoint)" if resuming else "")
+        self.metrics.board.start(job.id, live)
+        try:
+            self.proc = spawn(argv, trainer_env(self.slot.env), job_dir, self.data.log(job.id))
+        except OSError as e:
+            self.metrics.board.finish(job.id)
+            self._finish(job, JobState.FAILED, error=f"cannot start the trainer: {e}")
+            return
+        try:
+            self.store.set_pid(job.id, self.proc.pid)
+            rc, cancelled = self._follow(job, tail, live)
+        finally:
+            signal_group(self.proc.pid, signal.SIGKILL)  # anything the trainer left behind
+            self.proc = None
+            self.metrics.board.finish(job.id)
+        self._absorb(job, tail, live)
+        if rc == 0:
+            self._finish(job, JobState.SUCCEEDED, progress=1.0, metrics=live.metrics)
+        elif cancelled:
+            self._finish(job, JobState.CANCELLED, error="cancelled", metrics=live.metrics)
+        elif self.stopping.is_set() and rc in _STOPPED:
+            log.info("job %s stopped for shutdown (exit %s); queued again", job.id, rc)
+            self.store.transition(job.id, JobState.QUEUED, metrics=live.metrics)
+        else:
+            message = error_message(self.data.log(job.id), rc)
+            self._finish(job, JobState.FAILED, error=message, metrics=live.metrics)
+
+    def _follow(self, job: Job, tail: EventTail, live: LiveJob) -> tuple[int, bool]:
+        """Wait for the trainer, following its events and cancel/stop requests."""
+        proc = self.proc
+        cancelled = stop_sent = False
+        kill_at = None
+        while True:
+            try:
+                return proc.wait(timeout=TAIL_POLL_SECONDS), cancelled
+            except subprocess.TimeoutExpired:
+                pass
+            self._absorb(job, tail, live)
+            now = time.monotonic()
+            if not cancelled and self._cancel_requested(job.id):
+                cancelled = True
+                signal_group(proc.pid, signal.SIGTERM)
+                kill_at = now + CANCEL_GRACE_SECONDS
+            elif not stop_sent and not cancelled and self.stopping.is_set():
+                stop_sent = True
+                signal_group(proc.pid, signal.SIGTERM)  # the trainer checkpoints, exits 75
+                kill_at = now + TRAINER_STOP_SECONDS
+            if kill_at is not None and now > kill_at:
+                signal_group(proc.pid, signal.SIGKILL)
+                kill_at = None
+
+    def _cancel_requested(self, job_id: str) -> bool:
+        job = self.store.get(job_id)
+        return job is not None and job.cancel_requested
+
+    def _absorb(self, job: Job, tail: EventTail, live: LiveJob) -> None:
+        events = tail.read_new()
+        if not events:
+            return
+        new_words = live.apply(events)
+        if new_words > 0:
+            self.metrics.words.inc(new_words)
+        self.metrics.board.update(live)
+        self.store.update_progress(job.id, live.progress, live.metrics)
+
+    def _finish(self, job: Job, state: JobState, **fields) -> None:
+        done = self.store.transition(job.id, state, **fields)
+        self.metrics.job_finished(done.kind, state, done.run_seconds)
+        log.info("job %s %s%s", job.id, state.value, f": {done.error}" if done.error else "")
