@@ -5,7 +5,8 @@
 Every floating-point input is perturbed element by element; integer inputs (labels, ids)
 are passed through as constants. A non-scalar output is reduced to the scalar
 ``sum(y * gy)`` with a fixed random ``gy``, so every output element is exercised. Sparse
-gradients (embedding) are densified before comparison.
+gradients (embedding) are densified before comparison. Inputs stay on their device, so
+CuPy arrays check the GPU path of every op.
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from __future__ import annotations
 import numpy
 
 from gputrain.autograd.tensor import SparseGrad, Tensor
-from gputrain.backend import to_cpu
+from gputrain.backend import get_array_module, to_cpu
 
 
 class GradcheckError(AssertionError):
     """The analytic gradient of some input differs from the numerical one."""
 
 
-def _float_index(inputs) -> list[int]:
-    return [i for i, x in enumerate(inputs) if numpy.asarray(x).dtype.kind == "f"]
+def _float_index(arrays) -> list[int]:
+    return [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
 
 
 def _as_arrays(inputs):
+    """Copies of the inputs on their own device (NumPy or CuPy), floats as float64."""
     out = []
     for x in inputs:
-        a = numpy.array(to_cpu(x.data if isinstance(x, Tensor) else x))
+        data = x.data if isinstance(x, Tensor) else x
+        a = get_array_module(data).array(data) if hasattr(data, "dtype") else numpy.array(data)
         out.append(a.astype(numpy.float64) if a.dtype.kind == "f" else a)
     return out
 
@@ -35,7 +38,9 @@ def _as_arrays(inputs):
 def _scalar(fn, arrays, gy, wrt):
     tensors = [Tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
     y = fn(*tensors)
-    return y, tensors, float(numpy.sum(to_cpu(y.data) * gy)) if gy is not None else None
+    if gy is None:
+        return y, tensors, None
+    return y, tensors, float(to_cpu((y.data * get_array_module(y.data).asarray(gy)).sum()))
 
 
 def numerical_grad(fn, inputs, gy=None, eps: float = 1e-6, wrt=None) -> list:
@@ -48,10 +53,10 @@ def numerical_grad(fn, inputs, gy=None, eps: float = 1e-6, wrt=None) -> list:
     grads = [None] * len(arrays)
     for i in wrt:
         x = arrays[i]
-        g = numpy.zeros_like(x)
+        g = numpy.zeros(x.shape)
         flat_x, flat_g = x.reshape(-1), g.reshape(-1)
         for j in range(flat_x.size):
-            orig = flat_x[j]
+            orig = float(flat_x[j])
             flat_x[j] = orig + eps
             plus = _scalar(fn, arrays, gy, wrt)[2]
             flat_x[j] = orig - eps
@@ -82,17 +87,17 @@ def gradcheck(fn, inputs, eps: float = 1e-6, rtol: float = 1e-6, atol: float = 1
     if gy is None:
         gy = numpy.random.default_rng(seed).standard_normal(y.shape) if y.size > 1 else \
             numpy.ones(y.shape)
-    y.backward(numpy.asarray(gy, dtype=numpy.float64).reshape(y.shape))
+    y.backward(get_array_module(y.data).asarray(gy, dtype=numpy.float64).reshape(y.shape))
     numeric = numerical_grad(fn, arrays, gy=gy, eps=eps, wrt=wrt)
     worst = 0.0
     for i in wrt:
         analytic = tensors[i].grad
         if analytic is None:
-            analytic = numpy.zeros_like(arrays[i])
+            analytic = numpy.zeros(arrays[i].shape)
         elif isinstance(analytic, SparseGrad):
             analytic = analytic.to_dense()
         analytic = numpy.asarray(to_cpu(analytic), dtype=numpy.float64)
-        if analytic.shape != arrays[i].shape:
+        if analytic.shape != tuple(arrays[i].shape):
             raise GradcheckError(
                 f"input {i}: gradient shape {analytic.shape} != input shape {arrays[i].shape}")
         if not numpy.all(numpy.isfinite(analytic)):
