@@ -1,0 +1,278 @@
+"""CUDA RawKernels (``kernels/*.cu``) behind plain array functions.
+
+Each function takes CuPy arrays, checks them (float32 data, int32 ids, C-contiguous: a
+RawKernel ignores strides and reads raw bytes, so a wrong array would give garbage, not an
+error), launches the kernel and returns like its NumPy twin:
+
+=========================  ==============================================================
+kernel function            NumPy twin
+=========================  ==============================================================
+sigmoid_bce_forward        gputrain.autograd.ops.losses.sigmoid_bce_forward
+sigmoid_bce_backward       gputrain.autograd.ops.losses.sigmoid_bce_backward
+softmax_xent_forward       gputrain.autograd.ops.losses.softmax_xent_forward
+softmax_xent_backward      gputrain.autograd.ops.losses.softmax_xent_backward
+sgd_rows, adagrad_rows     gputrain.optim.sparse.sgd_rows, adagrad_rows
+sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step
+=========================  ==============================================================
+
+Nondeterminism: ``sgd_rows``, ``adagrad_rows`` (duplicate rows summed with atomicAdd) and
+``sgns_step`` / ``cbow_step`` (Hogwild updates across centre words) sum in no fixed order;
+the loss kernels are deterministic. Each ``.cu`` file is compiled once per device
+(``cupy.RawModule``, memoized). The ``.cu`` files ship inside the wheel as
+``gputrain/_kernels`` (a link to the top-level ``kernels/`` directory in a checkout).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+
+import numpy
+
+from gputrain import backend
+from gputrain.errors import GputrainError
+
+SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu")
+NVRTC_OPTIONS = ("--std=c++17",)
+BLOCK = 256  # threads per block of the elementwise kernels
+MAX_GRID = 65535  # their grid-stride loops cover any size with at most this many blocks
+SHARED_DEFAULT = 48 * 1024  # dynamic shared memory a launch gets without opting in
+_INT_MAX = 2**31 - 1
+
+_modules: dict = {}
+_lock = threading.Lock()
+
+
+def kernel_dir() -> Path:
+    """Directory holding the ``.cu`` files (inside the installed package or the checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_kernels", here.parent / "kernels"):
+        if (candidate / SOURCES[0]).is_file():
+            return candidate
+    raise GputrainError(f"CUDA kernel sources not found next to {here} (broken installation)")
+
+
+def kernel_source(filename: str) -> str:
+    return (kernel_dir() / filename).read_text()
+
+
+def _load_module(filename: str, like):
+    """The compiled module of ``filename`` for the device ``like`` lives on (memoized)."""
+    cupy = backend.cupy_module()
+    if cupy is None or not backend.is_gpu_array(like):
+        raise GputrainError(
+            f"gputrain.kernels needs CuPy arrays on a CUDA device, got {type(like).__name__}"
+        )
+    key = (int(like.device.id), filename)
+    with _lock:
+        module = _modules.get(key)
+        if module is None:
+            with cupy.cuda.Device(key[0]):
+                module = cupy.RawModule(code=kernel_source(filename), options=NVRTC_OPTIONS)
+            _modules[key] = module
+    return module
+
+
+def _function(filename: str, name: str, like):
+    return _load_module(filename, like).get_function(name)
+
+
+def _check(op: str, what: str, a, dtype, ndim: int | None = None):
+    if not hasattr(a, "dtype") or not hasattr(a, "flags"):
+        raise GputrainError(f"kernels.{op}: {what} must be an array, got {type(a).__name__}")
+    if a.dtype != dtype:
+        raise GputrainError(
+            f"kernels.{op}: {what} must be {numpy.dtype(dtype).name}, got {a.dtype}"
+        )
+    if not a.flags.c_contiguous:
+        raise GputrainError(
+            f"kernels.{op}: {what} must be C-contiguous (kernels ignore strides);"
+            " pass xp.ascontiguousarray(...)"
+        )
+    if ndim is not None and a.ndim != ndim:
+        raise GputrainError(f"kernels.{op}: {what} must be {ndim}-D, got shape {a.shape}")
+    if a.size > _INT_MAX:
+        raise GputrainError(f"kernels.{op}: {what} has {a.size} elements, over 2**31 - 1")
+    return a
+
+
+def _same_shape(op: str, what: str, a, shape) -> None:
+    if tuple(a.shape) != tuple(shape):
+        raise GputrainError(f"kernels.{op}: {what} must have shape {tuple(shape)}, got {a.shape}")
+
+
+def _grid(n: int) -> int:
+    return max(1, min(MAX_GRID, math.ceil(n / BLOCK)))
+
+
+def _xp(a):
+    return backend.get_array_module(a)
+
+
+# -- fused losses (kernels/losses.cu) ---------------------------------------------------
+def sigmoid_bce_forward(x, t):
+    """Elementwise ``max(x, 0) - x*t + log1p(exp(-|x|))``, same shape as ``x``."""
+    op = "sigmoid_bce_forward"
+    _check(op, "x", x, numpy.float32)
+    _same_shape(op, "t", _check(op, "t", t, numpy.float32), x.shape)
+    loss = _xp(x).empty_like(x)
+    if x.size:
+        _function("losses.cu", op, x)(
+            (_grid(x.size),), (BLOCK,), (x, t, loss, numpy.int32(x.size))
+        )
+    return loss
+
+
+def sigmoid_bce_backward(x, t, gy):
+    """``(sigmoid(x) - t) * gy``, all of ``x``'s shape."""
+    op = "sigmoid_bce_backward"
+    _check(op, "x", x, numpy.float32)
+    _same_shape(op, "t", _check(op, "t", t, numpy.float32), x.shape)
+    _same_shape(op, "gy", _check(op, "gy", gy, numpy.float32), x.shape)
+    gx = _xp(x).empty_like(x)
+    if x.size:
+        _function("losses.cu", op, x)(
+            (_grid(x.size),), (BLOCK,), (x, t, gy, gx, numpy.int32(x.size))
+        )
+    return gx
+
+
+def _row_block(classes: int) -> int:
+    """Threads per row: a multiple of 32 covering the classes, at most 1024."""
+    return min(1024, max(32, 32 * math.ceil(classes / 32)))
+
+
+def softmax_xent_forward(logits, labels):
+    """``(loss (N,), probs (N, C))``: one block per row, max-subtracted softmax.
+
+    A label outside ``[0, C)`` gives a NaN loss for its row (the kernel cannot raise)."""
+    op = "softmax_xent_forward"
+    _check(op, "logits", logits, numpy.float32, ndim=2)
+    _same_shape(op, "labels", _check(op, "labels", labels, numpy.int32, ndim=1), logits.shape[:1])
+    rows, classes = logits.shape
+    xp = _xp(logits)
+    loss = xp.empty(rows, dtype=numpy.float32)
+    probs = xp.empty_like(logits)
+    if rows and classes:
+        _function("losses.cu", op, logits)(
+            (rows,), (_row_block(classes),),
+            (logits, labels, loss, probs, numpy.int32(rows), numpy.int32(classes)),
+        )
+    return loss, probs
+
+
+def softmax_xent_backward(probs, labels, gy):
+    """``(probs - onehot(labels)) * gy[:, None]``; a row with a bad label becomes NaN."""
+    op = "softmax_xent_backward"
+    _check(op, "probs", probs, numpy.float32, ndim=2)
+    _same_shape(op, "labels", _check(op, "labels", labels, numpy.int32, ndim=1), probs.shape[:1])
+    _same_shape(op, "gy", _check(op, "gy", gy, numpy.float32, ndim=1), probs.shape[:1])
+    rows, classes = probs.shape
+    gx = _xp(probs).empty_like(probs)
+    if probs.size:
+        _function("losses.cu", op, probs)(
+            (_grid(probs.size),), (BLOCK,),
+            (probs, labels, gy, gx, numpy.int32(rows), numpy.int32(classes)),
+        )
+    return gx
+
+
+# -- sparse row updates (kernels/sparse_rows.cu) ----------------------------------------
+def _rows_args(op: str, table, rows, values):
+    _check(op, "table", table, numpy.float32, ndim=2)
+    _check(op, "rows", rows, numpy.int32)
+    _check(op, "values", values, numpy.float32)
+    if values.size != rows.size * table.shape[1]:
+        raise GputrainError(
+            f"kernels.{op}: values {values.shape} must hold one row of {table.shape[1]}"
+            f" for each of the {rows.size} rows"
+        )
+    return rows.size, table.shape[1]
+
+
+def sgd_rows(table, rows, values, lr: float) -> None:
+    """``table[rows] -= lr * values`` in place, duplicate rows summed (atomicAdd: the
+    summation order of a repeated row is not fixed). Row ids must lie in ``[0, V)``."""
+    n, dim = _rows_args("sgd_rows", table, rows, values)
+    if n and dim:
+        _function("sparse_rows.cu", "sgd_rows", table)(
+            (_grid(n * dim),), (BLOCK,),
+            (table, rows, values, numpy.float32(lr), numpy.int32(n), numpy.int32(dim)),
+        )
+
+
+def adagrad_rows(table, accum, rows, values, lr: float, eps: float) -> None:
+    """Adagrad on the touched rows in place: duplicates summed into ``g`` (atomicAdd),
+    then ``accum[r] += g*g`` and ``table[r] -= lr * g / (sqrt(accum[r]) + eps)``."""
+    op = "adagrad_rows"
+    n, dim = _rows_args(op, table, rows, values)
+    _same_shape(op, "accum", _check(op, "accum", accum, numpy.float32), table.shape)
+    if not (n and dim):
+        return
+    xp = _xp(table)
+    unique, inverse = xp.unique(rows.reshape(-1), return_inverse=True)
+    unique = xp.ascontiguousarray(unique, dtype=numpy.int32)
+    slot = xp.ascontiguousarray(inverse.reshape(-1), dtype=numpy.int32)
+    summed = xp.zeros((len(unique), dim), dtype=numpy.float32)
+    _function("sparse_rows.cu", "scatter_add_rows", table)(
+        (_grid(n * dim),), (BLOCK,), (summed, slot, values, numpy.int32(n), numpy.int32(dim))
+    )
+    u = len(unique)
+    _function("sparse_rows.cu", "adagrad_unique_rows", table)(
+        (_grid(u * dim),), (BLOCK,),
+        (table, accum, unique, summed, numpy.float32(lr), numpy.float32(eps), numpy.int32(u),
+         numpy.int32(dim)),
+    )
+
+
+# -- word2vec step (kernels/w2v_step.cu) ------------------------------------------------
+def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, floats_per_centre) -> float:
+    _check(op, "w_in", w_in, numpy.float32, ndim=2)
+    _same_shape(op, "w_out", _check(op, "w_out", w_out, numpy.float32, ndim=2), w_in.shape)
+    _check(op, "contexts", contexts, numpy.int32, ndim=2)
+    _check(op, "targets", targets, numpy.int32, ndim=2)
+    if len(contexts) != len(targets):
+        raise GputrainError(
+            f"kernels.{op}: contexts {contexts.shape} and targets {targets.shape} need one"
+            " row per centre word each"
+        )
+    batch, n_ctx = contexts.shape
+    n_out = targets.shape[1]
+    dim = w_in.shape[1]
+    if batch == 0 or n_ctx == 0 or n_out == 0:
+        return 0.0
+    per_warp = 4 * floats_per_centre(n_ctx, n_out, dim)
+    warps = max(1, min(8, SHARED_DEFAULT // per_warp))
+    shared = warps * per_warp
+    fn = _function("w2v_step.cu", op, w_in)
+    if shared > SHARED_DEFAULT:  # one big centre: opt in to more shared memory
+        try:
+            fn.max_dynamic_shared_size_bytes = shared
+        except Exception as e:  # the device has less than that
+            raise GputrainError(
+                f"kernels.{op}: dim {dim} with {n_out} outputs and {n_ctx} contexts needs"
+                f" {shared} bytes of shared memory per centre, more than this GPU has ({e})"
+            ) from e
+    loss = _xp(w_in).empty(batch, dtype=numpy.float32)
+    fn(
+        (math.ceil(batch / warps),), (32 * warps,),
+        (w_in, w_out, contexts, targets, loss, numpy.float32(lr), numpy.int32(batch),
+         numpy.int32(n_ctx), numpy.int32(n_out), numpy.int32(dim)),
+        shared_mem=shared,
+    )
+    return float(loss.sum(dtype=numpy.float64))
+
+
+def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
+    """One skip-gram negative-sampling step in place (HogBatch: one warp per centre word,
+    its output rows shared by all its context words); returns the loss sum before the
+    update. See gputrain/w2v/step.py for the layout and the exact algorithm."""
+    return _w2v_step("sgns_step", w_in, w_out, contexts, targets, lr,
+                     lambda c, t, d: 2 * t * d + d + c * t)
+
+
+def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
+    """One CBOW (mean of context) negative-sampling step in place; returns the loss sum."""
+    return _w2v_step("cbow_step", w_in, w_out, contexts, targets, lr,
+                     lambda c, t, d: 2 * d + t)

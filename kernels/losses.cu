@@ -1,0 +1,103 @@
+// Fused losses from logits, numerically stable. Loaded by gputrain/kernels.py; NumPy twins
+// in gputrain/autograd/ops (losses). float32 data, int32 labels, C-contiguous arrays.
+// All four kernels are deterministic (no atomics).
+
+__device__ __forceinline__ float stable_sigmoid(float x) {
+  if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+  float e = expf(x);
+  return e / (1.0f + e);
+}
+
+// loss[i] = max(x, 0) - x * t + log1p(exp(-|x|))   (= -t log s(x) - (1 - t) log(1 - s(x)))
+extern "C" __global__ void sigmoid_bce_forward(const float* __restrict__ x,
+                                               const float* __restrict__ t,
+                                               float* __restrict__ loss, int n) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+       i += (long long)gridDim.x * blockDim.x) {
+    float xi = x[i];
+    loss[i] = fmaxf(xi, 0.0f) - xi * t[i] + log1pf(expf(-fabsf(xi)));
+  }
+}
+
+// gx[i] = (sigmoid(x) - t) * gy
+extern "C" __global__ void sigmoid_bce_backward(const float* __restrict__ x,
+                                                const float* __restrict__ t,
+                                                const float* __restrict__ gy,
+                                                float* __restrict__ gx, int n) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+       i += (long long)gridDim.x * blockDim.x) {
+    gx[i] = (stable_sigmoid(x[i]) - t[i]) * gy[i];
+  }
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+// Block-wide max or sum (blockDim.x a multiple of 32, at most 1024); every thread gets it.
+__device__ float block_reduce(float v, bool is_max, float* scratch) {
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int warps = blockDim.x >> 5;
+  v = is_max ? warp_max(v) : warp_sum(v);
+  __syncthreads();  // scratch may still be read by the previous reduction
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  const float neutral = is_max ? -3.402823466e38f : 0.0f;
+  v = lane < warps ? scratch[lane] : neutral;
+  return is_max ? warp_max(v) : warp_sum(v);
+}
+
+// One block per row: probs = softmax(logits[row]), loss[row] = logsumexp - logits[label].
+// A label outside [0, classes) gives a NaN loss (a GPU kernel cannot raise).
+extern "C" __global__ void softmax_xent_forward(const float* __restrict__ logits,
+                                                const int* __restrict__ labels,
+                                                float* __restrict__ loss,
+                                                float* __restrict__ probs, int rows,
+                                                int classes) {
+  __shared__ float scratch[32];
+  const int row = blockIdx.x;
+  if (row >= rows) return;  // uniform over the block: no thread reaches a barrier
+  const float* x = logits + (long long)row * classes;
+  float* p = probs + (long long)row * classes;
+  float m = -3.402823466e38f;
+  for (int c = threadIdx.x; c < classes; c += blockDim.x) m = fmaxf(m, x[c]);
+  m = block_reduce(m, true, scratch);
+  float s = 0.0f;
+  for (int c = threadIdx.x; c < classes; c += blockDim.x) {
+    float e = expf(x[c] - m);
+    p[c] = e;
+    s += e;
+  }
+  s = block_reduce(s, false, scratch);
+  const float inv = 1.0f / s;
+  for (int c = threadIdx.x; c < classes; c += blockDim.x) p[c] *= inv;
+  if (threadIdx.x == 0) {
+    const int label = labels[row];
+    loss[row] = (label >= 0 && label < classes) ? logf(s) + m - x[label] : nanf("");
+  }
+}
+
+// gx[r, c] = (probs[r, c] - (c == labels[r])) * gy[r]; a row with a bad label becomes NaN.
+extern "C" __global__ void softmax_xent_backward(const float* __restrict__ probs,
+                                                 const int* __restrict__ labels,
+                                                 const float* __restrict__ gy,
+                                                 float* __restrict__ gx, int rows,
+                                                 int classes) {
+  const long long n = (long long)rows * classes;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+       i += (long long)gridDim.x * blockDim.x) {
+    const int r = (int)(i / classes);
+    const int c = (int)(i - (long long)r * classes);
+    const int label = labels[r];
+    const float hot = c == label ? 1.0f : 0.0f;
+    gx[i] = (label >= 0 && label < classes) ? (probs[i] - hot) * gy[r] : nanf("");
+  }
+}

@@ -1,0 +1,72 @@
+"""Fixtures that run one test body on CuPy (with a GPU) or on the CPU emulator (without)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gputrain import backend
+from gputrain import kernels as gpu_kernels
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _load_emulator():
+    name = "gputrain_tests_kernel_emulator"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, _HERE / "emulator.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """tests/kernels/emulator.py, building into this session's temporary directory."""
+    if shutil.which(os.environ.get("CXX", "g++")) is None:
+        pytest.skip("no g++ to build the CPU emulation of the kernels")
+    if not os.environ.get("GPUTRAIN_EMU_CACHE"):
+        os.environ["GPUTRAIN_EMU_CACHE"] = str(tmp_path_factory.mktemp("emu"))
+    return _load_emulator()
+
+
+@pytest.fixture(scope="session")
+def raw_module(emulator):
+    """``raw_module("losses.cu")``: a cupy.RawModule on a GPU, an EmulatedModule otherwise
+    (built with $GPUTRAIN_EMU_SANITIZE, if set, when run under a sanitizer)."""
+    cache = {}
+    sanitize = os.environ.get("GPUTRAIN_EMU_SANITIZE") or None
+
+    def load(filename: str):
+        if filename not in cache:
+            if backend.gpu_available():
+                cupy = backend.cupy_module()
+                cache[filename] = cupy.RawModule(code=gpu_kernels.kernel_source(filename),
+                                                 options=gpu_kernels.NVRTC_OPTIONS)
+            else:
+                path = gpu_kernels.kernel_dir() / filename
+                cache[filename] = emulator.EmulatedModule(path=path, sanitize=sanitize)
+        return cache[filename]
+
+    return load
+
+
+@pytest.fixture
+def xp():
+    """The array module the kernels run on here: cupy with a GPU, numpy on the emulator."""
+    return backend.cupy_module() if backend.gpu_available() else np
+
+
+@pytest.fixture
+def kernels(raw_module, monkeypatch):
+    """gputrain.kernels, launching on the emulator when there is no GPU."""
+    if not backend.gpu_available():
+        monkeypatch.setattr(gpu_kernels, "_load_module", lambda name, like: raw_module(name))
+    return gpu_kernels

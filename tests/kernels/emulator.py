@@ -1,0 +1,185 @@
+"""Run kernels/*.cu on the CPU: g++ builds the unchanged source against
+kernels/host_emulation.h into a shared library, loaded with ctypes.
+
+:class:`EmulatedModule` has the call shape of ``cupy.RawModule``:
+``EmulatedModule(source).get_function(name)(grid, block, args, shared_mem=0)``, so a test
+body runs on CuPy with a GPU and here without one. Arguments are checked against the
+kernel's C signature: an array must be a C-contiguous NumPy array of the pointee's dtype,
+a scalar must be the NumPy scalar type of the parameter (a Python ``int`` or an
+``int64`` for an ``int`` parameter is refused: CuPy would pass 8 bytes and the kernel
+would read garbage).
+
+Libraries are cached by a hash of the source, header and flags in ``$GPUTRAIN_EMU_CACHE``
+(the test session points it at a temporary directory). ``sanitize="thread"`` or
+``"address"`` builds with gcc's sanitizers; such a library only loads into a process that
+has the sanitizer runtime preloaded (see ``sanitizer_env``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+KERNEL_DIR = REPO / "kernels"
+HEADER = KERNEL_DIR / "host_emulation.h"
+CXX = os.environ.get("CXX", "g++")
+
+_SIGNATURE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)', re.S)
+_SCALARS = {
+    "float": np.float32,
+    "double": np.float64,
+    "int": np.int32,
+    "unsigned": np.uint32,
+    "unsigned int": np.uint32,
+    "long long": np.int64,
+    "unsigned long long": np.uint64,
+}
+_SANITIZE_FLAGS = {
+    None: [],
+    "thread": ["-fsanitize=thread"],
+    "address": ["-fsanitize=address", "-fno-omit-frame-pointer"],
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    dtype: type  # numpy scalar type of the value or of the pointee
+    pointer: bool
+    const: bool
+
+
+def parse_kernels(source: str) -> dict[str, list[Param]]:
+    """``{kernel name: parameters}`` for every ``extern "C" __global__`` function."""
+    kernels = {}
+    for name, params in _SIGNATURE.findall(source):
+        parsed = []
+        for raw in params.split(","):
+            words = raw.replace("*", " * ").replace("__restrict__", " ").split()
+            const = "const" in words
+            pointer = "*" in words
+            base = " ".join(w for w in words[:-1] if w not in ("const", "*"))
+            if base not in _SCALARS or words[-1] == "*":
+                raise ValueError(f"{name}: unsupported parameter {raw.strip()!r}")
+            parsed.append(Param(words[-1], _SCALARS[base], pointer, const))
+        kernels[name] = parsed
+    return kernels
+
+
+def cache_dir() -> Path:
+    default = Path(tempfile.gettempdir()) / "gputrain-emu"
+    path = Path(os.environ.get("GPUTRAIN_EMU_CACHE") or default)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build(source: str, filename: str, sanitize: str | None = None) -> tuple[Path, dict]:
+    """Compile ``source`` (the text of a .cu file) into a cached shared library."""
+    kernels = parse_kernels(source)
+    if not kernels:
+        raise ValueError(f"{filename}: no extern \"C\" __global__ kernels found")
+    launchers = "".join(f"GPUTRAIN_EMU_LAUNCHER({name})\n" for name in kernels)
+    unit = f'#line 1 "{filename}"\n{source}\n#line 1 "<launchers>"\n{launchers}'
+    flags = ["-std=c++20", "-pthread", "-fPIC", "-shared", "-O1", "-g", "-Wall", "-Wextra"]
+    flags += ["-Werror", "-include", str(HEADER)] + _SANITIZE_FLAGS[sanitize]
+    key = hashlib.sha256("\0".join([unit, HEADER.read_text(), *flags]).encode()).hexdigest()
+    lib = cache_dir() / f"{Path(filename).stem}-{sanitize or 'plain'}-{key[:16]}.so"
+    if not lib.exists():
+        cpp = lib.with_suffix(f".{os.getpid()}.cpp")
+        cpp.write_text(unit)
+        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+        done = subprocess.run([CXX, *flags, "-o", str(tmp), str(cpp)], capture_output=True,
+                              text=True, timeout=180)
+        cpp.unlink()
+        if done.returncode != 0:
+            raise RuntimeError(f"g++ failed on {filename}:\n{done.stderr}")
+        os.replace(tmp, lib)  # atomic: a parallel session never loads half a library
+    return lib, kernels
+
+
+class EmulatedModule:
+    """``cupy.RawModule`` look-alike for one .cu file, run on the CPU."""
+
+    def __init__(self, code: str | None = None, path: str | Path | None = None,
+                 sanitize: str | None = None):
+        if (code is None) == (path is None):
+            raise ValueError("give code or path")
+        filename = str(path) if path is not None else "<code>.cu"
+        code = Path(path).read_text() if path is not None else code
+        lib_path, self.kernels = build(code, filename, sanitize)
+        self._lib = ctypes.CDLL(str(lib_path))
+
+    def get_function(self, name: str) -> EmulatedFunction:
+        if name not in self.kernels:
+            raise AttributeError(f"no kernel {name!r} in module (has {sorted(self.kernels)})")
+        entry = getattr(self._lib, f"emu_launch_{name}")
+        entry.restype = ctypes.c_int
+        entry.argtypes = [ctypes.POINTER(ctypes.c_uint), ctypes.c_size_t, ctypes.c_void_p]
+        return EmulatedFunction(name, self.kernels[name], entry)
+
+
+def _dims(value) -> tuple[int, int, int]:
+    dims = (value,) if isinstance(value, int) else tuple(value)
+    if not 1 <= len(dims) <= 3 or not all(isinstance(d, int) and d >= 0 for d in dims):
+        raise ValueError(f"grid/block must be 1 to 3 non-negative ints, got {value!r}")
+    return dims + (1,) * (3 - len(dims))
+
+
+class EmulatedFunction:
+    """A kernel: ``f(grid, block, args, shared_mem=0)``, arguments checked first."""
+
+    def __init__(self, name: str, params: list[Param], entry):
+        self.name, self.params, self._entry = name, params, entry
+
+    def _marshal(self, args) -> tuple[list, list]:
+        if len(args) != len(self.params):
+            raise TypeError(f"{self.name}: takes {len(self.params)} arguments, got {len(args)}")
+        holders, keep = [], []
+        for param, arg in zip(self.params, args, strict=True):
+            where = f"{self.name}: argument {param.name!r}"
+            if param.pointer:
+                if not isinstance(arg, np.ndarray):
+                    raise TypeError(f"{where} must be an array, got {type(arg).__name__}")
+                if arg.dtype != param.dtype:
+                    raise TypeError(f"{where} must be {np.dtype(param.dtype)}, got {arg.dtype}")
+                if not arg.flags.c_contiguous:
+                    raise ValueError(f"{where} must be C-contiguous (kernels ignore strides)")
+                if not param.const and not arg.flags.writeable:
+                    raise ValueError(f"{where} is written by the kernel but read-only")
+                holders.append(ctypes.c_void_p(arg.ctypes.data))
+                keep.append(arg)
+            else:
+                if type(arg) is not param.dtype:
+                    raise TypeError(f"{where} must be a numpy.{np.dtype(param.dtype).name} scalar,"
+                                    f" got {type(arg).__module__}.{type(arg).__name__}")
+                holders.append(np.ctypeslib.as_ctypes_type(param.dtype)(arg))
+        return holders, keep
+
+    def __call__(self, grid, block, args, shared_mem: int = 0) -> None:
+        holders, _keep = self._marshal(args)
+        config = (ctypes.c_uint * 6)(*_dims(grid), *_dims(block))
+        argv = (ctypes.c_void_p * max(1, len(holders)))(*[ctypes.addressof(h) for h in holders])
+        code = self._entry(config, int(shared_mem), argv)
+        if code:
+            raise ValueError(f"{self.name}: bad launch configuration grid={grid} block={block}"
+                             f" shared_mem={shared_mem} (code {code})")
+
+
+def sanitizer_env(sanitize: str) -> dict[str, str]:
+    """Environment for a subprocess python that loads libraries built with ``sanitize``."""
+    runtime = {"thread": "libtsan.so", "address": "libasan.so"}[sanitize]
+    path = subprocess.run([CXX, f"-print-file-name={runtime}"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    env = dict(os.environ, LD_PRELOAD=path)
+    env["TSAN_OPTIONS"] = "halt_on_error=1 exitcode=66 report_signal_unsafe=0"
+    env["ASAN_OPTIONS"] = "detect_leaks=0 halt_on_error=1 exitcode=66"
+    return env

@@ -1,0 +1,177 @@
+"""Every kernel against its NumPy twin, through gputrain.kernels: on CuPy with a GPU, on
+the CPU emulation of the same .cu source without one (float32, rtol 1e-5). Sizes are
+deliberately not multiples of the block size, and sparse updates repeat rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gputrain.autograd.ops import losses as twin_losses
+from gputrain.backend import to_cpu
+from gputrain.errors import GputrainError
+from gputrain.optim import sparse as twin_sparse
+from gputrain.w2v import step as twin_step
+
+RTOL, ATOL = 1e-5, 1e-6
+
+
+def close(got, want, rtol=RTOL, atol=ATOL):
+    np.testing.assert_allclose(to_cpu(got), want, rtol=rtol, atol=atol)
+
+
+def test_sigmoid_bce_matches_twin_including_extreme_logits(kernels, xp):
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=1037) * 8).astype(np.float32)
+    x[:6] = [1e4, -1e4, 88.0, -88.0, 0.0, 30.0]
+    t = rng.uniform(size=x.shape).astype(np.float32)
+    t[:4] = [0.0, 1.0, 0.0, 1.0]  # the wrong side: losses of 1e4, 1e4, 88, 88
+    gy = rng.normal(size=x.shape).astype(np.float32)
+    loss = kernels.sigmoid_bce_forward(xp.asarray(x), xp.asarray(t))
+    close(loss, twin_losses.sigmoid_bce_forward(x, t))
+    np.testing.assert_allclose(to_cpu(loss)[:4], [1e4, 1e4, 88.0, 88.0], rtol=1e-6)
+    gx = kernels.sigmoid_bce_backward(xp.asarray(x), xp.asarray(t), xp.asarray(gy))
+    close(gx, twin_losses.sigmoid_bce_backward(x, t, gy))
+
+
+@pytest.mark.parametrize("rows,classes", [(5, 1), (9, 7), (4, 100), (3, 1500)])
+def test_softmax_xent_matches_twin(kernels, xp, rows, classes):
+    rng = np.random.default_rng(classes)
+    logits = (rng.normal(size=(rows, classes)) * 10).astype(np.float32)
+    logits[0, 0] = 1e4  # max subtraction keeps huge logits finite
+    labels = rng.integers(0, classes, rows).astype(np.int32)
+    gy = rng.normal(size=rows).astype(np.float32)
+    loss, probs = kernels.softmax_xent_forward(xp.asarray(logits), xp.asarray(labels))
+    want_loss, want_probs = twin_losses.softmax_xent_forward(logits, labels)
+    close(loss, want_loss)
+    close(probs, want_probs)
+    gx = kernels.softmax_xent_backward(probs, xp.asarray(labels), xp.asarray(gy))
+    close(gx, twin_losses.softmax_xent_backward(want_probs, labels, gy))
+
+
+def test_softmax_xent_bad_label_gives_nan_row_not_garbage(kernels, xp):
+    logits = xp.asarray(np.zeros((3, 4), np.float32))
+    labels = xp.asarray(np.array([0, 4, -1], np.int32))
+    loss, probs = kernels.softmax_xent_forward(logits, labels)
+    assert np.isfinite(to_cpu(loss)[0]) and np.isnan(to_cpu(loss)[1:]).all()
+    gx = to_cpu(kernels.softmax_xent_backward(probs, labels, xp.ones(3, dtype=np.float32)))
+    assert np.isfinite(gx[0]).all() and np.isnan(gx[1:]).all()
+
+
+def _sparse_problem(seed, vocab=53, dim=37, n=301):
+    rng = np.random.default_rng(seed)
+    table = rng.normal(size=(vocab, dim)).astype(np.float32)
+    rows = rng.integers(0, vocab, n).astype(np.int32)  # many duplicates
+    rows[:3] = [vocab - 1, 0, 0]
+    values = rng.normal(size=(n, dim)).astype(np.float32)
+    return table, rows, values
+
+
+def test_sgd_rows_sums_duplicates_like_twin(kernels, xp):
+    table, rows, values = _sparse_problem(1)
+    want = table.copy()
+    twin_sparse.sgd_rows(want, rows, values, 0.05)
+    got = xp.array(table)
+    kernels.sgd_rows(got, xp.asarray(rows), xp.asarray(values), 0.05)
+    close(got, want)
+
+
+def test_adagrad_rows_coalesces_duplicates_like_twin(kernels, xp):
+    table, rows, values = _sparse_problem(2)
+    accum = np.random.default_rng(3).uniform(0.1, 1.0, size=table.shape).astype(np.float32)
+    want_t, want_a = table.copy(), accum.copy()
+    got_t, got_a = xp.array(table), xp.array(accum)
+    for _ in range(3):
+        twin_sparse.adagrad_rows(want_t, want_a, rows, values, 0.1, 1e-8)
+        kernels.adagrad_rows(got_t, got_a, xp.asarray(rows), xp.asarray(values), 0.1, 1e-8)
+    close(got_a, want_a)
+    close(got_t, want_t)
+
+
+def _w2v_batch(rng, vocab, batch, n_ctx, n_out, distinct=True):
+    """Contexts and targets; with ``distinct`` no row repeats anywhere in the batch."""
+    if distinct:
+        ctx = rng.permutation(vocab)[: batch * n_ctx].reshape(batch, n_ctx)
+        tgt = rng.permutation(vocab)[: batch * n_out].reshape(batch, n_out)
+    else:
+        ctx = rng.integers(0, vocab, (batch, n_ctx))
+        tgt = rng.integers(0, vocab, (batch, n_out))
+    ctx[rng.uniform(size=ctx.shape) < 0.25] = -1  # padding of short windows
+    tgt[:, 1:][rng.uniform(size=(batch, n_out - 1)) < 0.15] = -1  # masked negatives
+    ctx[0] = -1  # a centre with no context at all
+    return ctx.astype(np.int32), tgt.astype(np.int32)
+
+
+@pytest.mark.parametrize("step", ["sgns_step", "cbow_step"])
+def test_w2v_step_loss_trajectory_and_tables_match_twin(kernels, xp, step):
+    rng = np.random.default_rng(7)
+    vocab, dim = 400, 41
+    w_in = ((rng.uniform(size=(vocab, dim)) - 0.5) / dim).astype(np.float32)
+    w_out = (rng.normal(size=(vocab, dim)) * 0.3).astype(np.float32)
+    want_in, want_out = w_in.copy(), w_out.copy()
+    got_in, got_out = xp.array(w_in), xp.array(w_out)
+    losses = []
+    for i in range(4):
+        ctx, tgt = _w2v_batch(rng, vocab, batch=11, n_ctx=6, n_out=4)
+        lr = 0.5 / (i + 1)  # large steps so the tables move visibly
+        want = getattr(twin_step, step)(want_in, want_out, ctx, tgt, lr)
+        got = getattr(kernels, step)(got_in, got_out, xp.asarray(ctx), xp.asarray(tgt), lr)
+        assert isinstance(got, float)
+        losses.append((got, want))
+    np.testing.assert_allclose(*zip(*losses, strict=True), rtol=RTOL)
+    assert losses[-1][1] != losses[0][1]
+    assert np.abs(want_in - w_in).max() > 1e-3 and np.abs(want_out - w_out).max() > 1e-3
+    close(got_in, want_in)
+    close(got_out, want_out)
+
+
+def test_sgns_step_repeated_rows_within_one_centre_use_pre_step_rows(kernels, xp):
+    """A word twice in one window, a negative equal to a context word's row id: all reads
+    of a centre precede its writes, so the kernel still equals the batched twin."""
+    rng = np.random.default_rng(11)
+    w_in = rng.normal(size=(20, 33)).astype(np.float32) * 0.3
+    w_out = rng.normal(size=(20, 33)).astype(np.float32) * 0.3
+    ctx = np.array([[3, 5, 3, -1, 5]], np.int32)
+    tgt = np.array([[7, 9, 9, 3]], np.int32)
+    want_in, want_out = w_in.copy(), w_out.copy()
+    want = twin_step.sgns_step(want_in, want_out, ctx, tgt, 0.3)
+    got_in, got_out = xp.array(w_in), xp.array(w_out)
+    got = kernels.sgns_step(got_in, got_out, xp.asarray(ctx), xp.asarray(tgt), 0.3)
+    assert got == pytest.approx(want, rel=RTOL)
+    close(got_in, want_in)
+    close(got_out, want_out)
+
+
+def test_empty_inputs_launch_nothing(kernels, xp):
+    empty = xp.zeros((0, 5), dtype=np.float32)
+    assert kernels.sigmoid_bce_forward(empty, empty).shape == (0, 5)
+    table = xp.ones((4, 5), dtype=np.float32)
+    kernels.sgd_rows(table, xp.zeros(0, np.int32), xp.zeros((0, 5), np.float32), 1.0)
+    assert float(to_cpu(table).sum()) == 20.0
+    ctx = xp.zeros((0, 3), np.int32)
+    assert kernels.sgns_step(table, table.copy(), ctx, ctx, 0.1) == 0.0
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda k, xp: k.sigmoid_bce_forward(xp.zeros(4), xp.zeros(4, np.float32)),
+         "x must be float32, got float64"),
+        (lambda k, xp: k.sigmoid_bce_forward(xp.zeros((4, 4), np.float32).T,
+                                             xp.zeros((4, 4), np.float32)),
+         "x must be C-contiguous"),
+        (lambda k, xp: k.softmax_xent_forward(xp.zeros((3, 4), np.float32),
+                                              xp.zeros(3, np.int64)),
+         "labels must be int32, got int64"),
+        (lambda k, xp: k.sgd_rows(xp.zeros((4, 3), np.float32), xp.zeros(2, np.int32),
+                                  xp.zeros((2, 4), np.float32), 0.1),
+         "values (2, 4) must hold one row of 3"),
+        (lambda k, xp: k.sgns_step(xp.zeros((4, 3), np.float32), xp.zeros((4, 3), np.float32),
+                                   xp.zeros((2, 3), np.int32), xp.zeros((3, 2), np.int32), 0.1),
+         "one row per centre word"),
+    ],
+)
+def test_bad_arrays_are_refused_before_launch(kernels, xp, call, message):
+    with pytest.raises(GputrainError, match=None) as info:
+        call(kernels, xp)
+    assert message in str(info.value)
