@@ -112,6 +112,11 @@ class Optimizer:
             grad = p.grad
             if grad is None:
                 continue
+            if tuple(grad.shape) != tuple(p.data.shape):
+                raise GputrainError(
+                    f"{self.name}: gradient shape {tuple(grad.shape)} does not match "
+                    f"parameter {i} shape {tuple(p.data.shape)}"
+                )
             state = self.state[i]
             if not state:
                 self._init_state(p, state)
@@ -119,11 +124,6 @@ class Optimizer:
             if isinstance(grad, SparseGrad):
                 self._update_sparse(i, p, grad, state)
             else:
-                if grad.shape != p.data.shape:
-                    raise GputrainError(
-                        f"{self.name}: gradient shape {grad.shape} does not match "
-                        f"parameter {i} shape {p.data.shape}"
-                    )
                 self._update_dense(i, p, grad, state)
 
     def _init_state(self, p, state: dict) -> None:

@@ -111,6 +111,10 @@ def test_gradient_of_wrong_shape_is_refused():
     x.grad = np.ones(4)
     with pytest.raises(GputrainError, match="does not match"):
         opt.step()
+    x.grad = SparseGrad(np.array([0]), np.ones((1, 2)), (5, 2))
+    with pytest.raises(GputrainError, match=r"gradient shape \(5, 2\) does not match"):
+        opt.step()
+    assert opt.state[0] == {}  # a refused step leaves no trace
 
 
 def _problem_params():
