@@ -156,6 +156,8 @@ def job_argv(kind: JobKind, input_name: str, params: dict, job_dir: Path, inputs
     except UnsafePath as e:
         raise SpecPathError("input", str(e)) from None
     options = params_argv(command, params, inputs_dir, trainer.input_options)
+    if "quiet" not in params and _find_param(command, "quiet") is not None:
+        options.append("--quiet")  # no progress bar in the job's log
     resume = resume_argv(kind, job_dir)
     argv = [
         *trainer.argv_prefix, str(input_path), "-o", str(job_dir / trainer.output),

@@ -1,0 +1,118 @@
+"""HTTP client of the training service (used by ``gputrain jobs``).
+
+Every failure becomes a :class:`GputrainError` with one line: the server's own reason for a
+4xx (``params.dim: ...`` for an invalid spec), or why the server could not be reached.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from gputrain.errors import GputrainError
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return response.text.strip()[:300] or response.reason_phrase
+    if isinstance(detail, list):  # FastAPI validation errors
+        parts = []
+        for item in detail:
+            loc = [str(x) for x in item.get("loc", []) if x not in ("body", "query", "path")]
+            parts.append(f"{'.'.join(loc) or 'request'}: {item.get('msg', '')}")
+        return "; ".join(parts)
+    return str(detail)
+
+
+class ServiceClient:
+    def __init__(self, server: str, token: str | None = None, timeout: float = 60.0):
+        self.server = server.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as e:
+            raise GputrainError(f"cannot reach the gputrain server at {self.server}: {e}") from None
+        if response.status_code >= 400:
+            raise GputrainError(
+                f"server said {response.status_code} for {method} {path}: {_reason(response)}"
+            )
+        return response
+
+    def submit(self, kind: str, input: str, params: dict) -> dict:
+        return self.request("POST", "/jobs", json={"kind": kind, "input": input,
+                                                   "params": params}).json()
+
+    def list(self, state: str | None = None, limit: int = 100) -> list[dict]:
+        query = {"limit": limit} | ({"state": state} if state else {})
+        return self.request("GET", "/jobs", params=query).json()
+
+    def show(self, job_id: str) -> dict:
+        return self.request("GET", f"/jobs/{job_id}").json()
+
+    def cancel(self, job_id: str) -> dict:
+        return self.request("POST", f"/jobs/{job_id}/cancel").json()
+
+    def artifacts(self, job_id: str) -> list[dict]:
+        return self.request("GET", f"/jobs/{job_id}/artifacts").json()
+
+    def download(self, job_id: str, name: str, dest: Path) -> int:
+        from gputrain.atomicfile import atomic_open
+
+        try:
+            with self._http.stream("GET", f"/jobs/{job_id}/artifacts/{name}") as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise GputrainError(f"server said {response.status_code}: "
+                                        f"{_reason(response)}")
+                size = 0
+                with atomic_open(dest, "wb") as f:
+                    for chunk in response.iter_bytes():
+                        f.write(chunk)
+                        size += len(chunk)
+                return size
+        except httpx.HTTPError as e:
+            raise GputrainError(f"cannot reach the gputrain server at {self.server}: {e}") from None
+
+    def upload(self, path: Path, name: str) -> dict:
+        def chunks():
+            with open(path, "rb") as f:
+                while chunk := f.read(1024 * 1024):
+                    yield chunk
+
+        if not path.is_file():
+            raise GputrainError(f"no such file: {path}")
+        headers = {"Content-Length": str(path.stat().st_size)}
+        return self.request("PUT", f"/inputs/{name}", content=chunks(), headers=headers).json()
+
+    def wait(self, job_id: str, timeout: float | None = None, poll: float = 1.0,
+             on_update=None) -> dict:
+        """Poll until the job is finished (or ``timeout`` seconds pass: GputrainError)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.show(job_id)
+            if on_update is not None:
+                on_update(job)
+            if job["state"] in FINISHED:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise GputrainError(f"job {job_id} still {job['state']} after {timeout:g} s")
+            time.sleep(poll)

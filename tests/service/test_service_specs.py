@@ -1,0 +1,78 @@
+import pytest
+
+from gputrain.service import specs
+from gputrain.service.states import JobKind
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    d = tmp_path / "inputs"
+    d.mkdir()
+    (d / "t.csv").write_text("a,label\n1,0\n2,1\n")
+    return d
+
+
+def mlp_argv(params, inputs):
+    return specs.params_argv(specs.trainer_command(JobKind.MLP), params, inputs,
+                             specs.TRAINERS[JobKind.MLP].input_options)
+
+
+def test_params_become_the_cli_options(inputs):
+    argv = mlp_argv({"epochs": 2, "batch_size": 16, "hidden": "8,4", "quiet": True,
+                     "lr": 0.01}, inputs)
+    assert argv == ["--epochs", "2", "--batch-size", "16", "--hidden", "8,4", "--quiet",
+                    "--lr", "0.01"]
+    assert mlp_argv({"quiet": False}, inputs) == []  # a plain flag left off
+
+
+def test_file_options_must_name_inputs(inputs):
+    argv = mlp_argv({"test": "t.csv"}, inputs)
+    assert argv == ["--test", str((inputs / "t.csv").resolve())]
+    with pytest.raises(specs.SpecPathError) as e:
+        mlp_argv({"test": "../../etc/passwd"}, inputs)
+    assert e.value.field == "params.test"
+
+
+@pytest.mark.parametrize("params, field, reason", [
+    ({"bogus": 1}, "params.bogus", "no such option: --bogus"),
+    ({"device": "gpu"}, "params.device", "set by the service"),
+    ({"events": "e.jsonl"}, "params.events", "set by the service"),
+    ({"resume": "x"}, "params.resume", "set by the service"),
+    ({"output": "/tmp/x"}, "params.output", "set by the service"),
+    ({"epochs": True}, "params.epochs", "string or a number"),
+    ({"epochs": [1, 2]}, "params.epochs", "one value"),
+    ({"quiet": "yes"}, "params.quiet", "true or false"),
+])
+def test_bad_params_name_the_field(inputs, params, field, reason):
+    with pytest.raises(specs.SpecError, match=reason) as e:
+        mlp_argv(params, inputs)
+    assert e.value.field == field
+
+
+def test_validate_parses_with_the_real_command(inputs, tmp_path):
+    scratch = tmp_path / "jobs" / "check"
+    specs.validate(JobKind.MLP, "t.csv", {"label": "label", "epochs": 1}, inputs, scratch)
+    with pytest.raises(specs.SpecError, match="not a valid integer") as e:
+        specs.validate(JobKind.MLP, "t.csv", {"epochs": "many"}, inputs, scratch)
+    assert e.value.field == "params.epochs"
+    with pytest.raises(specs.SpecError, match="no such file") as e:
+        specs.validate(JobKind.MLP, "missing.csv", {}, inputs, scratch)
+    assert e.value.field == "input"
+    with pytest.raises(specs.SpecPathError):
+        specs.validate(JobKind.MLP, "/etc/passwd", {}, inputs, scratch)
+
+
+def test_job_argv_sets_outputs_and_resumes_from_a_checkpoint(inputs, tmp_path):
+    job_dir = tmp_path / "jobs" / "abc"
+    events = job_dir / "events.jsonl"
+    argv, resuming = specs.job_argv(JobKind.MLP, "t.csv", {"label": "label"}, job_dir,
+                                    inputs, "gpu:0", events)
+    assert argv[:3] == ["mlp", "train", str((inputs / "t.csv").resolve())]
+    joined = " ".join(argv)
+    assert f"-o {job_dir / 'model'}" in joined and f"--events {events}" in joined
+    assert "--device gpu:0" in joined and "--quiet" in argv and not resuming
+    (job_dir / "model").mkdir(parents=True)
+    (job_dir / "model" / "checkpoint.npz").write_bytes(b"")
+    argv, resuming = specs.job_argv(JobKind.MLP, "t.csv", {"label": "label"}, job_dir,
+                                    inputs, "cpu", events)
+    assert resuming and argv[-2:] == ["--resume", str(job_dir / "model")]
