@@ -44,31 +44,34 @@ def _map_file(path: Path, dtype) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r")
 
 
+def _write_ids(path, vocab: Vocab, lowercase: bool, ids_file, ends_file) -> int:
+    get = vocab.index.get
+    n_ids = 0
+    last_end = 0
+    for chunk in iter_chunks(path, lowercase):
+        ids = np.fromiter(map(get, chunk.tokens, repeat(-1)), np.int32, len(chunk.tokens))
+        keep = ids >= 0
+        kept_before = np.concatenate([[0], np.cumsum(keep)])
+        ids[keep].tofile(ids_file)
+        ends = np.unique(n_ids + kept_before[np.asarray(chunk.ends, dtype=np.int64)])
+        ends = ends[ends > last_end]  # sentences left empty collapse onto the previous end
+        ends.astype(np.int64).tofile(ends_file)
+        if len(ends):
+            last_end = int(ends[-1])
+        n_ids += int(keep.sum())
+    if n_ids and last_end != n_ids:
+        np.asarray([n_ids], dtype=np.int64).tofile(ends_file)
+    return n_ids
+
+
 def encode_corpus(path, vocab: Vocab, cache_dir, lowercase: bool, settings: dict) -> EncodedCorpus:
     """Stream ``path`` once, writing ids and sentence ends into ``cache_dir``."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    get = vocab.index.get
-    n_ids = 0
-    n_ends = 0
-    ends_prev = 0
-    with atomic_path(cache_dir / IDS_FILE) as ids_tmp, atomic_path(cache_dir / ENDS_FILE) as ends_tmp:
-        with open(ids_tmp, "wb") as fi, open(ends_tmp, "wb") as fe:
-            for chunk in iter_chunks(path, lowercase):
-                ids = np.fromiter(map(get, chunk.tokens, repeat(-1)), np.int32, len(chunk.tokens))
-                keep = ids >= 0
-                kept_before = np.concatenate([[0], np.cumsum(keep)])
-                ids[keep].tofile(fi)
-                ends = n_ids + kept_before[np.asarray(chunk.ends, dtype=np.int64)]
-                ends = np.unique(ends)  # empty sentences collapse onto the previous end
-                ends = ends[ends > ends_prev]
-                ends.astype(np.int64).tofile(fe)
-                n_ends += len(ends)
-                if len(ends):
-                    ends_prev = int(ends[-1])
-                n_ids += int(keep.sum())
-            if n_ids and ends_prev != n_ids:
-                np.asarray([n_ids], dtype=np.int64).tofile(fe)
+    with atomic_path(cache_dir / IDS_FILE) as ids_tmp, \
+            atomic_path(cache_dir / ENDS_FILE) as ends_tmp, \
+            open(ids_tmp, "wb") as ids_file, open(ends_tmp, "wb") as ends_file:
+        n_ids = _write_ids(path, vocab, lowercase, ids_file, ends_file)
     vocab.save(cache_dir / VOCAB_FILE)
     manifest = {**settings, "n_ids": n_ids, "raw_tokens": vocab.raw_tokens}
     with atomic_open(cache_dir / MANIFEST_FILE, "w", encoding="utf-8") as f:

@@ -1,0 +1,150 @@
+"""``gputrain w2v CORPUS -o vectors.bin``: train word2vec (skip-gram or CBOW).
+
+The command parses options, shows a progress bar and writes events; the work lives in
+:mod:`gputrain.w2v.trainer`. Checkpoints (and the encoded corpus) live in
+``--checkpoint-dir`` (default ``OUT.ckpt/``); ``--resume`` continues from the checkpoint
+there when there is one. The first SIGTERM/Ctrl-C checkpoints and exits with status 75.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from gputrain.cli.options import device_option
+from gputrain.w2v.config import VECTOR_CHOICES, Word2VecConfig
+
+D = Word2VecConfig()
+
+
+class _Reporter:
+    """Send trainer events to the progress bar and the events file."""
+
+    def __init__(self, events, show_bar: bool):
+        self.events = events
+        self.show_bar = show_bar
+        self.bar = None
+
+    def __call__(self, event: str, **fields) -> None:
+        self.events.emit(event, **fields)
+        if not self.show_bar or event not in ("start", "progress"):
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100.0, unit="%", file=sys.stderr, dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n:.1f}% [{elapsed}<{remaining}{postfix}]")
+        self.bar.n = round(100.0 * fields.get("progress", 0.0), 2)
+        if event == "progress":
+            loss = fields.get("loss")
+            self.bar.set_postfix_str(
+                f"{fields['words_per_second']:,.0f} words/s, alpha {fields['alpha']:.5f}, "
+                f"loss {loss:.4f}" if loss is not None else "", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {message}", err=True)
+
+
+@click.command()
+@click.argument("corpus", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="vectors.bin", show_default=True,
+              help="Vectors file: .bin (word2vec binary), .txt or .parquet.")
+@click.option("--dim", type=int, default=D.vector_size, show_default=True,
+              help="Vector size.")
+@click.option("--window", type=int, default=D.window, show_default=True,
+              help="Largest context window (each centre draws 1..window).")
+@click.option("--negative", type=int, default=D.negative, show_default=True,
+              help="Negative samples per centre word.")
+@click.option("--ns-exponent", type=float, default=D.ns_exponent, show_default=True,
+              help="Negatives are drawn from unigram counts to this power.")
+@click.option("--sample", type=float, default=D.sample, show_default=True,
+              help="Frequent-word subsampling threshold (0: off).")
+@click.option("--alpha", type=float, default=D.alpha, show_default=True,
+              help="Initial learning rate.")
+@click.option("--min-alpha", type=float, default=D.min_alpha, show_default=True,
+              help="Final learning rate (linear decay over all epochs).")
+@click.option("--epochs", type=int, default=D.epochs, show_default=True)
+@click.option("--min-count", type=int, default=D.min_count, show_default=True,
+              help="Ignore words with fewer occurrences.")
+@click.option("--max-vocab-size", type=int, default=None,
+              help="Bound the words counted at once (gensim-style pruning of rare words).")
+@click.option("--cbow", is_flag=True, help="CBOW (mean of context) instead of skip-gram.")
+@click.option("--threads", type=int, default=D.threads, show_default=True,
+              help="Worker processes on the CPU (Hogwild on shared tables).")
+@click.option("--seed", type=int, default=D.seed, show_default=True,
+              help="Random seed (with --threads 1: identical vectors for a seed).")
+@device_option
+@click.option("--vectors", "which", type=click.Choice(VECTOR_CHOICES), default="input",
+              show_default=True, help="Save the input vectors, input+output, or both side by side.")
+@click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
+@click.option("--batch-size", type=int, default=D.batch_centres, show_default=True,
+              help="Centre words per minibatch (each with its whole window).")
+@click.option("--events", default=None, metavar="FILE", help="Append JSON-lines events here.")
+@click.option("--checkpoint-every", type=int, default=0, metavar="WORDS",
+              help="Checkpoint every WORDS words trained and at each epoch end (0: only when "
+                   "stopped by a signal).")
+@click.option("--checkpoint-dir", default=None, metavar="DIR",
+              help="Checkpoints and the encoded corpus  [default: OUT.ckpt]")
+@click.option("--resume", is_flag=True,
+              help="Continue from the checkpoint in --checkpoint-dir, if there is one.")
+@click.option("--keep-checkpoint", is_flag=True,
+              help="Keep --checkpoint-dir after a successful run (default: delete it).")
+@click.option("--no-plot", is_flag=True, help="Do not write the OUT.loss.png loss curve.")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_alpha, epochs,
+        min_count, max_vocab_size, cbow, threads, seed, device, which, lowercase, batch_size,
+        events, checkpoint_every, checkpoint_dir, resume, keep_checkpoint, no_plot, quiet):
+    """Train word2vec vectors on CORPUS (UTF-8 text or .gz; newlines end sentences)."""
+    from gputrain.errors import GputrainError
+    from gputrain.events import EventLog
+    from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
+    from gputrain.w2v.keyedvectors import KeyedVectors
+    from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
+    from gputrain.w2v.trainer import remove_run_files, train
+
+    cfg = Word2VecConfig(
+        vector_size=dim, window=window, min_count=min_count, negative=negative,
+        ns_exponent=ns_exponent, sample=sample, alpha=alpha, min_alpha=min_alpha,
+        epochs=epochs, cbow=cbow, seed=seed, threads=threads, max_vocab_size=max_vocab_size,
+        lowercase=lowercase, vectors=which, batch_centres=batch_size).validate()
+    if checkpoint_every < 0:
+        raise GputrainError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
+    out = Path(output)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".ckpt")
+    with EventLog(events) as log, GracefulStop() as stop, warnings.catch_warnings():
+        warnings.showwarning = _warning_line
+        reporter = _Reporter(log, show_bar=not quiet)
+        try:
+            result = train(corpus, cfg, ckpt_dir, device=device,
+                           checkpoint_every=checkpoint_every, resume=resume,
+                           report=reporter, stop=stop)
+        finally:
+            reporter.close()
+        if result.stopped:
+            if not quiet:
+                click.echo(f"stopped: checkpoint in {ckpt_dir} "
+                           f"({int(result.words_trained):,} words trained); "
+                           "run again with --resume to continue", err=True)
+            sys.exit(EXIT_CHECKPOINTED)
+        fmt = KeyedVectors(result.words, result.vectors, result.counts).save(out)
+        plot = None if no_plot else write_loss_curve(result.history, loss_curve_path(out))
+        wps = result.stats.get("words_per_second", 0.0)
+        log.emit("done", progress=1.0, output=str(out), format=fmt, words=int(result.words_trained),
+                 vocab_size=len(result.words), seconds=round(result.seconds, 3),
+                 words_per_second=wps, loss=result.stats.get("mean_loss"),
+                 loss_curve=str(plot) if plot else None)
+    if not keep_checkpoint:
+        remove_run_files(ckpt_dir)
+    if not quiet:
+        click.echo(f"wrote {len(result.words):,} vectors of size {result.vectors.shape[1]} to "
+                   f"{out} ({fmt}) in {result.seconds:.1f}s, {wps:,.0f} words/s"
+                   + (f"; loss curve {plot}" if plot else ""), err=True)

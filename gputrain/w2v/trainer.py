@@ -1,0 +1,228 @@
+"""Train word2vec on a corpus file: vocabulary, id cache, workers, checkpoints, vectors.
+
+:func:`train` is what ``gputrain w2v`` (and the service, through it) runs. It reports
+through one callback, ``report(event, **fields)`` with the events of
+:mod:`gputrain.events` (``start``, ``progress``, ``epoch``, ``checkpoint``, ``done``), and
+polls ``stop.requested`` (a :class:`gputrain.stopping.GracefulStop`): when set, it writes
+a checkpoint and returns with ``stopped=True``.
+
+With ``threads == 1`` (or on a GPU) the loop runs in this process and is deterministic for
+a seed; with more, ``threads`` worker processes train their shards on shared tables.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gputrain.backend import CPU, Device, to_cpu, to_device
+from gputrain.errors import GputrainError
+from gputrain.w2v import checkpoint as ckpt
+from gputrain.w2v.config import Word2VecConfig
+from gputrain.w2v.corpus import corpus_fingerprint, iter_chunks
+from gputrain.w2v.encoded import EncodedCorpus, encode_corpus, open_cache, remove_cache
+from gputrain.w2v.monitor import Monitor
+from gputrain.w2v.shared import FAILED, FINISHED, PAUSED, SharedState
+from gputrain.w2v.vocab import build_vocab
+from gputrain.w2v.worker import Plan, single_thread_env, train_shard, worker_main
+
+
+@dataclass
+class TrainResult:
+    words: list[str]
+    counts: np.ndarray
+    vectors: np.ndarray  # (n, dim) or (n, 2*dim) for concat, on the CPU
+    stopped: bool  # True: stopped early by a signal, checkpoint written
+    words_trained: float
+    seconds: float
+    history: np.ndarray  # (n, 3): words, mean loss per term, alpha
+    raw_tokens: int
+    stats: dict = field(default_factory=dict)
+
+
+def prepare_corpus(corpus_path, cfg: Word2VecConfig, cache_dir,
+                   reuse: bool) -> tuple[EncodedCorpus, bool]:
+    """The encoded corpus in ``cache_dir``: reused when ``reuse`` and it matches, else built."""
+    settings = {"corpus": corpus_fingerprint(corpus_path), "lowercase": cfg.lowercase,
+                "min_count": cfg.min_count, "max_vocab_size": cfg.max_vocab_size}
+    if reuse:
+        cached = open_cache(cache_dir, settings)
+        if cached is not None:
+            return cached, True
+    chunks = (c.tokens for c in iter_chunks(corpus_path, cfg.lowercase))
+    vocab = build_vocab(chunks, cfg.min_count, cfg.max_vocab_size, source=str(corpus_path))
+    return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings), False
+
+
+def make_plan(cfg: Word2VecConfig, n_ids: int, checkpoint_every: int) -> Plan:
+    slice_words = min(cfg.slice_words, max(1000, -(-n_ids // (4 * cfg.threads))))
+    if checkpoint_every > 0:
+        slice_words = max(1000, min(slice_words, checkpoint_every))
+    return Plan(n_ids, slice_words, cfg.epochs, cfg.window, cfg.negative, cfg.ns_exponent,
+                cfg.sample, cfg.alpha, cfg.min_alpha, cfg.cbow, cfg.seed, cfg.batch_centres)
+
+
+def _check_resumable(meta: dict, cfg: Word2VecConfig, corpus_path, ckpt_dir) -> None:
+    saved = meta.get("config", {})
+    for key in Word2VecConfig.RESUME_KEYS:
+        if saved.get(key) != getattr(cfg, key):
+            raise GputrainError(
+                f"checkpoint in {ckpt_dir} was made with {key}={saved.get(key)!r}, not "
+                f"{getattr(cfg, key)!r}; use the same settings or another --checkpoint-dir")
+    fp = corpus_fingerprint(corpus_path)
+    if meta.get("corpus") != fp:
+        raise GputrainError(f"checkpoint in {ckpt_dir} is for another or a changed corpus "
+                            f"({meta.get('corpus', {}).get('path')})")
+
+
+def _initial_tables(n_words: int, dim: int, seed: int) -> np.ndarray:
+    """word2vec's start: input rows uniform in +-0.5/dim, output rows zero."""
+    rng = np.random.default_rng([seed, 0x77327631])
+    return ((rng.random((n_words, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+
+
+def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
+          checkpoint_every: int = 0, resume: bool = False,
+          report: Callable[..., None] | None = None, stop=None) -> TrainResult:
+    cfg.validate()
+    report = report or (lambda event, **fields: None)
+    ckpt_dir = Path(ckpt_dir)
+    started = time.time()
+    resumed = ckpt.load_checkpoint(ckpt_dir) if resume else None
+    if resumed is not None:
+        _check_resumable(resumed.meta, cfg, corpus_path, ckpt_dir)
+    corpus, reused = prepare_corpus(corpus_path, cfg, ckpt_dir, reuse=resume)
+    if resumed is not None and not reused:
+        raise GputrainError(f"checkpoint in {ckpt_dir} has no matching corpus cache; "
+                            "delete the directory to start over")
+    if resumed is not None:
+        slice_words = int(resumed.meta["slice_words"])
+        plan = make_plan(cfg, len(corpus), 0)
+        plan = Plan(**{**plan.__dict__, "slice_words": slice_words})
+    else:
+        plan = make_plan(cfg, len(corpus), checkpoint_every)
+    n_words, dim = len(corpus.vocab), cfg.vector_size
+    n_workers = 1 if device.is_gpu else cfg.threads
+    n_slots = plan.epochs * plan.n_slices
+    if n_workers > 1:
+        state = SharedState.create_shared(n_words, dim, n_workers, n_slots)
+    else:
+        state = SharedState.local(n_words, dim, 1, n_slots, xp=device.xp)
+    try:
+        if resumed is not None:
+            state.w_in[...] = to_device(resumed.w_in, device)
+            state.w_out[...] = to_device(resumed.w_out, device)
+            state.done[...] = resumed.done
+            state.base_words = resumed.words
+        else:
+            state.w_in[...] = to_device(_initial_tables(n_words, dim, cfg.seed), device)
+        meta = {"config": cfg.to_dict(), "corpus": corpus_fingerprint(corpus_path),
+                "slice_words": plan.slice_words, "vocab_size": n_words}
+        monitor = Monitor(state, plan, ckpt_dir, meta, report, stop, checkpoint_every,
+                          resumed)
+        report("start", vocab_size=n_words, corpus_words=len(corpus),
+               raw_tokens=corpus.raw_tokens, total_words=plan.total_words,
+               epochs=plan.epochs, threads=n_workers, device=str(device),
+               resumed_words=state.base_words, progress=monitor.progress())
+        if n_workers == 1:
+            step_device = None if not device.is_gpu else (lambda a: to_device(a, device))
+            with device.activate():
+                finished = train_shard(state, corpus, plan, 0, monitor.boundary,
+                                       monitor.tick, step_device)
+        else:
+            finished = _run_processes(state, plan, ckpt_dir, monitor)
+        if finished:
+            monitor.finish()
+        vectors = _output_vectors(state, cfg.vectors)
+        return TrainResult(corpus.vocab.words, corpus.vocab.counts, vectors, not finished,
+                           state.words_done(), time.time() - started, monitor.history_array(),
+                           corpus.raw_tokens, monitor.stats())
+    finally:
+        state.release()
+
+
+def remove_run_files(ckpt_dir) -> None:
+    """Delete the checkpoint and the corpus cache, and the directory if now empty."""
+    ckpt_dir = Path(ckpt_dir)
+    ckpt.checkpoint_path(ckpt_dir).unlink(missing_ok=True)
+    remove_cache(ckpt_dir)
+    try:
+        ckpt_dir.rmdir()
+    except OSError:
+        pass
+
+
+def _output_vectors(state: SharedState, which: str) -> np.ndarray:
+    w_in, w_out = to_cpu(state.w_in), to_cpu(state.w_out)
+    if which == "sum":
+        return np.asarray(w_in + w_out, dtype=np.float32)
+    if which == "concat":
+        return np.ascontiguousarray(np.hstack([w_in, w_out]), dtype=np.float32)
+    return np.array(w_in, dtype=np.float32)
+
+
+@contextmanager
+def _patched_env(values: dict[str, str]):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor: Monitor) -> bool:
+    """Spawn one process per shard and watch them; False if stopped by a signal."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = []
+    with _patched_env(single_thread_env()):
+        for w in range(state.n_workers):
+            p = ctx.Process(target=worker_main, args=(state.spec, str(cache_dir), plan, w),
+                            daemon=True, name=f"gputrain-w2v-{w}")
+            p.start()
+            procs.append(p)
+
+    def check_health():
+        for w, p in enumerate(procs):
+            if state.status[w] == FAILED or (p.exitcode not in (None, 0)):
+                raise GputrainError(f"word2vec worker {w} failed (exit code {p.exitcode})")
+
+    def all_finished():
+        return all(state.status[w] == FINISHED for w in range(state.n_workers))
+
+    try:
+        while not all_finished():
+            time.sleep(0.1)
+            check_health()
+            monitor.tick()
+            if monitor.stop_requested() or monitor.checkpoint_due():
+                state.set_pause(True)
+                while not all(state.status[w] in (PAUSED, FINISHED)
+                              for w in range(state.n_workers)):
+                    time.sleep(0.005)
+                    check_health()
+                monitor.checkpoint_now()
+                if monitor.stop_requested():
+                    state.set_stop()
+                    state.set_pause(False)
+                    return False
+                state.set_pause(False)
+        return True
+    finally:
+        state.set_stop()
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+                p.join()

@@ -1,0 +1,133 @@
+"""Train one shard of the corpus: the loop every worker (process or in-process) runs.
+
+The encoded corpus is cut into *slices* of ``slice_words`` ids. A slice is the unit of
+work, of randomness (its generator is seeded with ``(seed, epoch, slice)``) and of
+checkpointing (a checkpoint records which (epoch, slice) pairs are done). Worker ``w`` of
+``n`` owns the contiguous shard of slices ``[w*S/n, (w+1)*S/n)`` and trains it epoch after
+epoch; the learning rate decays linearly with the words trained by all workers together.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gputrain.w2v.batches import keep_probabilities, negative_table, slice_batches
+from gputrain.w2v.encoded import EncodedCorpus, open_cache
+from gputrain.w2v.shared import FAILED, FINISHED, PAUSED, RUNNING, SharedState, StateSpec
+from gputrain.w2v.step import cbow_step, sgns_step
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the corpus is cut into slices and shards, and the schedule's constants."""
+
+    n_ids: int
+    slice_words: int
+    epochs: int
+    window: int
+    negative: int
+    ns_exponent: float
+    sample: float
+    alpha: float
+    min_alpha: float
+    cbow: bool
+    seed: int
+    batch_centres: int
+
+    @property
+    def n_slices(self) -> int:
+        return max(1, -(-self.n_ids // self.slice_words))
+
+    @property
+    def total_words(self) -> int:
+        return self.n_ids * self.epochs
+
+    def bounds(self, s: int) -> tuple[int, int]:
+        return s * self.slice_words, min(self.n_ids, (s + 1) * self.slice_words)
+
+    def shard(self, worker: int, n_workers: int) -> range:
+        n = self.n_slices
+        return range(worker * n // n_workers, (worker + 1) * n // n_workers)
+
+    def alpha_at(self, words_done: float) -> float:
+        progress = min(1.0, words_done / max(1, self.total_words))
+        return max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * progress)
+
+
+def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: int,
+                boundary: Callable[[], bool], on_batch: Callable[[], None] | None = None,
+                step_device=None) -> bool:
+    """Train worker ``worker``'s shard for every epoch; False if stopped early.
+
+    ``boundary()`` is called between slices and returns False to stop. ``step_device``
+    moves each minibatch's index arrays to the tables' device (None: NumPy).
+    """
+    keep_prob = keep_probabilities(corpus.vocab.counts, plan.sample)
+    cum_neg = negative_table(corpus.vocab.counts, plan.ns_exponent)
+    step = cbow_step if plan.cbow else sgns_step
+    mine = plan.shard(worker, state.n_workers)
+    for epoch in range(plan.epochs):
+        for s in mine:
+            slot = epoch * plan.n_slices + s
+            if state.done[slot]:
+                continue
+            if not boundary():
+                return False
+            lo, hi = plan.bounds(s)
+            ids = np.asarray(corpus.ids[lo:hi])
+            sentence = np.searchsorted(corpus.ends, np.arange(lo, hi), side="right")
+            rng = np.random.default_rng([plan.seed, epoch, s])
+            for contexts, targets, fraction in slice_batches(
+                    ids, sentence, keep_prob, cum_neg, rng, plan.window, plan.negative,
+                    plan.batch_centres):
+                state.inflight[worker] = fraction * (hi - lo)
+                lr = plan.alpha_at(state.words_done())
+                n_in = (contexts >= 0).sum(axis=1)
+                n_out = (targets >= 0).sum(axis=1)
+                pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
+                if step_device is not None:
+                    contexts, targets = step_device(contexts), step_device(targets)
+                state.loss[worker] += step(state.w_in, state.w_out, contexts, targets, lr)
+                state.pairs[worker] += pairs
+                if on_batch is not None:
+                    on_batch()
+            state.words[worker] += hi - lo
+            state.inflight[worker] = 0.0
+            state.done[slot] = 1.0
+    return True
+
+
+def _wait_while_paused(state: SharedState, worker: int) -> bool:
+    while state.pause_requested and not state.stop_requested:
+        state.status[worker] = PAUSED
+        time.sleep(0.005)
+    state.status[worker] = RUNNING
+    return not state.stop_requested
+
+
+def worker_main(spec: StateSpec, cache_dir: str, plan: Plan, worker: int) -> None:
+    """Entry point of a worker process (spawned; the parent handles signals)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    state = SharedState.attach(spec)
+    try:
+        corpus = open_cache(cache_dir)
+        train_shard(state, corpus, plan, worker, lambda: _wait_while_paused(state, worker))
+        state.status[worker] = FINISHED
+    except BaseException:
+        state.status[worker] = FAILED
+        traceback.print_exc()
+        os._exit(1)
+
+
+def single_thread_env() -> dict[str, str]:
+    """Environment for worker processes: one BLAS/OpenMP thread each."""
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {name: "1" for name in names}
