@@ -185,28 +185,50 @@ class Optimizer:
             raise GputrainError(
                 f"{self.name}: optimizer state has {n} parameters, model has {len(self.params)}"
             )
-        for key in ("lr", "weight_decay", *self.hyper_names):
-            if key not in sd:
-                raise GputrainError(f"{self.name}: optimizer state lacks {key!r}")
-            setattr(self, key, _scalar(sd[key]))
+        before = self.hyper()
+        try:
+            for key in ("lr", "weight_decay", *self.hyper_names):
+                if key not in sd:
+                    raise GputrainError(f"{self.name}: optimizer state lacks {key!r}")
+                setattr(self, key, _scalar(sd[key]))
+            states = self._parse_states(sd)
+        except Exception:
+            for key, value in before.items():  # all or nothing
+                setattr(self, key, value)
+            raise
+        self.state = states
+
+    def _parse_states(self, sd: dict) -> list[dict]:
         states: list[dict] = [{} for _ in self.params]
         for key, value in sd.items():
             if not key.startswith("param."):
                 continue
-            _, index, slot = key.split(".", 2)
+            index, _, slot = key[len("param."):].partition(".")
+            if not index.isdigit() or int(index) >= len(self.params) or not slot:
+                raise GputrainError(f"{self.name}: unexpected optimizer state key {key!r}")
             i = int(index)
             p = self.params[i]
             if slot == "step":
                 states[i][slot] = int(_scalar(value))
                 continue
             arr = to_device(value, device_of(p.data), dtype=p.data.dtype)
-            if arr.shape != self._slot_shape(p, slot):
+            if tuple(arr.shape) != self._slot_shape(p, slot):
                 raise GputrainError(
                     f"{self.name}: state {key} has shape {tuple(arr.shape)}, expected "
                     f"{self._slot_shape(p, slot)}"
                 )
             states[i][slot] = arr.copy() if arr is value else arr
-        self.state = states
+        for i, state in enumerate(states):
+            if not state:
+                continue
+            expected: dict = {}
+            self._init_state(self.params[i], expected)
+            if set(state) != set(expected):
+                raise GputrainError(
+                    f"{self.name}: state of parameter {i} has {sorted(state)}, expected "
+                    f"{sorted(expected)}"
+                )
+        return states
 
     def _slot_shape(self, p, slot: str) -> tuple:
         return tuple(p.data.shape)

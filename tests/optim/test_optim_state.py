@@ -172,9 +172,16 @@ def test_state_dict_is_a_copy_and_checks_what_it_loads():
         make_optimizer("sgd", params).load_state_dict(sd)
     with pytest.raises(GputrainError, match="has 3 parameters, model has 2"):
         make_optimizer("adam", params[:2]).load_state_dict(sd)
-    sd["param.0.m"] = np.zeros((2, 2))
+    target = make_optimizer("adam", params, lr=0.123)
+    bad = dict(sd, lr=0.5, **{"param.0.m": np.zeros((2, 2))})
     with pytest.raises(GputrainError, match="param.0.m has shape"):
-        make_optimizer("adam", params).load_state_dict(sd)
+        target.load_state_dict(bad)
+    assert target.lr == 0.123 and target.state[0] == {}  # all or nothing
+    partial = {k: v for k, v in sd.items() if k != "param.1.v"}
+    with pytest.raises(GputrainError, match=r"parameter 1 has \['m', 'step'\]"):
+        target.load_state_dict(partial)
+    with pytest.raises(GputrainError, match="unexpected optimizer state key 'param.7.m'"):
+        target.load_state_dict(dict(sd, **{"param.7.m": np.zeros(3)}))
 
 
 def test_zero_grad_and_missing_grads():
