@@ -135,3 +135,20 @@ def table_csv(path: Path, rows: int = 60, seed: int = 0) -> Path:
 @pytest.fixture
 def make_table():
     return table_csv
+
+
+API_TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory):
+    """One token-protected server (1 CPU worker, 1000-byte upload limit) per test module."""
+    root = tmp_path_factory.mktemp("api")
+    token_file = root / "token"
+    token_file.write_text(API_TOKEN + "\n")
+    server = ServerProcess(root / "data", root / "server.log", "--workers", "1",
+                           "--token-file", str(token_file), "--max-upload-bytes", "1000")
+    server.token = API_TOKEN
+    yield server.wait_ready()
+    server.kill()
+    _reap_trainers(root)
