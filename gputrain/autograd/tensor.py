@@ -130,6 +130,8 @@ def as_array(value, like=None, dtype=None):
         return numpy.asarray(value)  # a NumPy scalar (e.g. a reduction) keeps its dtype
     if isinstance(value, (int, float, list, tuple)) or numpy.isscalar(value):
         return xp.asarray(value, dtype=dtype or (like.dtype if like is not None else DEFAULT_DTYPE))
+    if like is not None and xp is not numpy and isinstance(value, numpy.ndarray):
+        value = xp.asarray(value)  # a host operand of a GPU op goes to the device
     return value if dtype is None else value.astype(dtype, copy=False)
 
 

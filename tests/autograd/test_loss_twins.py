@@ -78,6 +78,8 @@ def test_softmax_cross_entropy_op_mean_and_errors():
         ops.softmax_cross_entropy(logits, np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="labels must be"):
         ops.softmax_cross_entropy(logits, np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"in \[0, 3\), got -1\.\.1"):
+        ops.softmax_cross_entropy(logits, np.array([-1, 1]))
     with pytest.raises(ValueError, match="reduction"):
         ops.softmax_cross_entropy(logits, [0, 1], reduction="avg")
 

@@ -140,6 +140,8 @@ def softmax_cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
     """Softmax + cross-entropy from ``logits`` (N, C) and int ``labels`` (N,).
 
     ``reduction``: ``mean`` over rows (default), ``sum`` or ``none`` (per-row losses).
+    Labels outside [0, C) are an error on the CPU; on the GPU they are not checked (that
+    would cost a device sync per batch), so validate them once up front.
     """
     _check_reduction(reduction)
     logits = logits if isinstance(logits, Tensor) else Tensor(logits)
@@ -148,6 +150,10 @@ def softmax_cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
     labels = _labels_array(labels, logits)
     if labels.shape != (logits.shape[0],):
         raise ValueError(f"labels must be ({logits.shape[0]},), got shape {labels.shape}")
+    if not is_gpu_array(labels) and labels.size and (
+            labels.min() < 0 or labels.max() >= logits.shape[1]):  # -1 would index the end
+        raise ValueError(f"labels must be in [0, {logits.shape[1]}), got "
+                         f"{int(labels.min())}..{int(labels.max())}")
     return SoftmaxCrossEntropy.apply(logits, Tensor(labels), reduction=reduction)
 
 
