@@ -233,3 +233,21 @@ def test_float32_stays_float32():
         assert p.data is data, name  # updated in place: views of the weights stay valid
         assert all(v.dtype == np.float32 for k, v in opt.state_dict().items()
                    if isinstance(v, np.ndarray)), name
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "adadelta",
+                                  "rmsprop", "adam", "adamw"])
+def test_dense_step_allocates_no_arrays(name):
+    import tracemalloc
+
+    p = Tensor(np.ones((300, 200), np.float32), requires_grad=True)  # 240 kB
+    opt = make_optimizer(name, [p], lr=0.01, weight_decay=0.01)
+    p.grad = np.ones((300, 200), np.float32)
+    opt.step()  # state and scratch buffers are made on the first step
+    tracemalloc.start()
+    try:
+        opt.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000, peak
