@@ -194,7 +194,7 @@ def _fill(source: _Source, columns, features, label):
                 block[:, j] = column.to_numpy(zero_copy_only=False)
             if not np.isfinite(block).all():
                 r, j = np.argwhere(~np.isfinite(block))[0]
-                value = block[r, j]
+                value = "NaN" if np.isnan(block[r, j]) else block[r, j]
                 raise GputrainError(f"{source.path}: column {features[j]!r} has {value} at "
                                     f"row {start + r}")
             if label is not None:

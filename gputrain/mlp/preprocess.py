@@ -99,12 +99,13 @@ def fit_standardizer(matrix: np.ndarray, rows: np.ndarray | None = None):
     for block in _chunks(matrix, rows):
         total += block.sum(axis=0, dtype=np.float64)
     mean = total / count
+    mean32 = mean.astype(np.float32)
     squares = np.zeros_like(total)
     for block in _chunks(matrix, rows):
-        centered = block.astype(np.float64) - mean
-        squares += np.einsum("ij,ij->j", centered, centered)
+        centered = block - mean32  # float32; squares summed in float64
+        np.square(centered, out=centered)
+        squares += centered.sum(axis=0, dtype=np.float64)
     std = np.sqrt(squares / count)
-    std[std < 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
     std[std == 0] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 

@@ -1,0 +1,124 @@
+"""Reading tables: formats, one float32 matrix, and one clear error per kind of bad data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from gputrain.errors import GputrainError
+from gputrain.mlp.data import read_table
+from gputrain.mlp.preprocess import (
+    encode_classes,
+    fit_classes,
+    fit_standardizer,
+    split_rows,
+    standardize_,
+)
+
+FEATURES = [f"f{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".feather", ".arrow"])
+def test_every_format_reads_the_same_matrix(tmp_path, table, tables, suffix):
+    path = tables.write(table, tmp_path / f"data{suffix}")
+    t = read_table(path, None, "animal")
+    assert t.feature_names == FEATURES + ["target"]
+    assert t.features.dtype == np.float32 and t.features.flags.c_contiguous
+    assert t.features.shape == (400, 7)
+    expected = np.column_stack([table.column(c).to_numpy() for c in FEATURES + ["target"]])
+    np.testing.assert_allclose(t.features, expected.astype(np.float32), rtol=1e-6)
+    assert list(t.labels[:5]) == table.column("animal").to_pylist()[:5]
+
+
+def test_chunked_fill_matches_across_batches(tmp_path, tables, monkeypatch):
+    import gputrain.mlp.data as data
+
+    monkeypatch.setattr(data, "CHUNK_BYTES", 64)  # many tiny conversion chunks
+    big = tables.make(rows=3000)
+    path = tables.write(big, tmp_path / "big.csv")
+    t = read_table(path, ["f0", "f5"], "target")
+    np.testing.assert_allclose(t.features[:, 1], big.column("f5").to_numpy(), rtol=1e-6)
+    assert t.rows == 3000
+
+
+def _bad(tmp_path, name, columns) -> str:
+    from pyarrow import csv
+
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        csv.write_csv(pa.table(columns), path)
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table(columns), path)
+    return str(path)
+
+
+@pytest.mark.parametrize("values, message", [
+    ([1.0, 2.0, float("nan"), 4.0], "column 'x' has (a missing or NaN value|NaN) at row 2"),
+    ([1.0, float("inf"), 3.0, 4.0], "column 'x' has inf at row 1"),
+    ([1.0, 2.0, 3.0, float("-inf")], "column 'x' has -inf at row 3"),
+    ([1.0, None, 3.0, 4.0], "column 'x' has a missing or NaN value at row 1"),
+])
+@pytest.mark.parametrize("name", ["bad.parquet", "bad.csv"])
+def test_nan_inf_and_missing_name_the_column_and_row(tmp_path, name, values, message):
+    path = _bad(tmp_path, name, {"y": [0, 1, 0, 1], "x": values})
+    with pytest.raises(GputrainError, match=message):
+        read_table(path, None, "y")
+
+
+def test_non_numeric_feature_is_named(tmp_path):
+    path = _bad(tmp_path, "s.parquet", {"y": [0, 1], "name": ["a", "b"]})
+    with pytest.raises(GputrainError, match="feature column 'name' is not numeric"):
+        read_table(path, None, "y")
+
+
+def test_missing_columns_and_formats(tmp_path, parquet_file):
+    with pytest.raises(GputrainError, match="no label column 'nope'"):
+        read_table(parquet_file, None, "nope")
+    with pytest.raises(GputrainError, match="no feature column 'zz'"):
+        read_table(parquet_file, ["f0", "zz"], "animal")
+    with pytest.raises(GputrainError, match="no such file"):
+        read_table(tmp_path / "absent.csv", None, "y")
+    with pytest.raises(GputrainError, match="unknown data format '.xlsx'"):
+        read_table(tmp_path / "sheet.xlsx", None, "y")
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"this is not parquet at all")
+    with pytest.raises(GputrainError, match="cannot read as parquet"):
+        read_table(junk, None, "y")
+
+
+def test_empty_table_is_an_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("y,x\n")
+    with pytest.raises(GputrainError, match="no rows"):
+        read_table(path, None, "y")
+
+
+def test_classes_and_encoding():
+    labels = np.array(["b", "a", "c", "a"], dtype=object)
+    classes = fit_classes(labels, "t")
+    assert classes == ["a", "b", "c"]
+    assert encode_classes(labels, classes, "t").tolist() == [1, 0, 2, 0]
+    with pytest.raises(GputrainError, match="label 'z' at row 1 is not one of"):
+        encode_classes(np.array(["a", "z"], dtype=object), classes, "t")
+    with pytest.raises(GputrainError, match="only one class"):
+        fit_classes(np.array([3, 3, 3]), "t")
+    assert fit_classes(np.array([2.0, 0.0, 1.0]), "t") == [0, 1, 2]
+    with pytest.raises(GputrainError, match="not a class"):
+        fit_classes(np.array([0.5, 1.0]), "t")
+
+
+def test_standardizer_uses_training_rows_and_handles_constant_columns():
+    rng = np.random.default_rng(1)
+    m = np.column_stack([rng.normal(5, 2, 1000), np.full(1000, 7.0)]).astype(np.float32)
+    train, val = split_rows(1000, 0.2, seed=3)
+    assert len(val) == 200 and len(np.intersect1d(train, val)) == 0
+    mean, std = fit_standardizer(m, train)
+    np.testing.assert_allclose(mean[0], m[train, 0].mean(), rtol=1e-5)
+    np.testing.assert_allclose(std[0], m[train, 0].std(), rtol=1e-5)
+    assert std[1] == 1.0  # zero variance: the column becomes all zeros
+    standardize_(m, mean, std)
+    assert np.all(m[:, 1] == 0)
+    assert abs(m[train, 0].mean()) < 1e-5
