@@ -44,6 +44,9 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
     # -- structure ----------------------------------------------------------------------
     def children(self) -> Iterator[Module]:
         for value in vars(self).values():
@@ -126,7 +129,8 @@ class Module:
                     f"state dict entry {name!r} has shape {shape}, the model expects "
                     f"{tuple(p.shape)}")
         for name, p in own.items():
-            p.data = to_device(to_cpu(state[name]), _device_of(p.data), dtype=p.dtype)
+            host = numpy.array(to_cpu(state[name]), dtype=p.dtype)  # a copy: no aliasing
+            p.data = to_device(host, _device_of(p.data))
             p.grad = None
 
 
@@ -158,3 +162,7 @@ class Sequential(Module):
         for layer in self.children():
             x = layer(x)
         return x
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({name}): {layer!r}" for name, layer in self.named_children())
+        return f"Sequential({inner}\n)"

@@ -46,8 +46,9 @@ def test_state_dict_round_trip():
     assert all(isinstance(v, np.ndarray) for v in state.values())
     b.load_state_dict(state)
     np.testing.assert_array_equal(a(x).data, b(x).data)
-    state["0.weight"][:] = 0  # the state dict is a copy, not a view of the weights
-    assert a[0].weight.data.any()
+    state["0.weight"][:] = 0  # neither side aliases the other's arrays
+    assert a[0].weight.data.any() and b[0].weight.data.any()
+    assert "(0): Linear(4, 8, bias=True)" in repr(a) and "(1): ReLU()" in repr(a)
 
 
 def test_load_state_dict_names_missing_unexpected_and_shape_errors():
