@@ -73,7 +73,7 @@ def iter_chunks(path: str | os.PathLike, lowercase: bool = False,
         first = True
         while True:
             try:
-                raw = f.read(chunk_bytes)
+                raw = f.read(max(chunk_bytes, SNIFF_BYTES) if first else chunk_bytes)
             except (OSError, EOFError) as e:  # a truncated or corrupt .gz
                 raise GputrainError(f"cannot read corpus {path}: {e}") from None
             if first:

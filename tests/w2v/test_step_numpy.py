@@ -1,0 +1,96 @@
+"""The fused NumPy minibatch step against a plain per-pair loop in float64."""
+
+import numpy as np
+import pytest
+
+from gputrain.w2v.step import cbow_step, sgns_step
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def reference(w_in, w_out, contexts, targets, lr, cbow):
+    """Gradients of the summed loss from the pre-step tables, applied at the end."""
+    w_in, w_out = w_in.astype(np.float64), w_out.astype(np.float64)
+    d_in, d_out = np.zeros_like(w_in), np.zeros_like(w_out)
+    loss = 0.0
+    for b in range(len(contexts)):
+        ctx = [c for c in contexts[b] if c >= 0]
+        outs = [(t, 1.0 if k == 0 else 0.0) for k, t in enumerate(targets[b]) if t >= 0]
+        if not ctx:
+            continue
+        inputs = [w_in[ctx].mean(axis=0)] if cbow else [w_in[c] for c in ctx]
+        for i, h in enumerate(inputs):
+            grad_h = np.zeros(w_in.shape[1])
+            for t, label in outs:
+                p = _sigmoid(h @ w_out[t])
+                loss += -np.log(p) if label else -np.log(1 - p)
+                g = label - p
+                grad_h += g * w_out[t]
+                d_out[t] += lr * g * h
+            if cbow:
+                for c in ctx:
+                    d_in[c] += lr * grad_h / len(ctx)
+            else:
+                d_in[ctx[i]] += lr * grad_h
+    return w_in + d_in, w_out + d_out, loss
+
+
+def random_problem(seed, n_words=12, dim=7, batch=9, width=6, negative=4):
+    rng = np.random.default_rng(seed)
+    w_in = rng.normal(0, 0.5, (n_words, dim)).astype(np.float32)
+    w_out = rng.normal(0, 0.5, (n_words, dim)).astype(np.float32)
+    contexts = rng.integers(0, n_words, (batch, width)).astype(np.int32)
+    contexts[rng.random(contexts.shape) < 0.3] = -1
+    contexts[0] = -1  # a centre without any context
+    targets = rng.integers(0, n_words, (batch, negative + 1)).astype(np.int32)
+    targets[rng.random(targets.shape) < 0.15] = -1
+    return w_in, w_out, contexts, targets
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_step_matches_per_pair_reference_with_repeated_rows(cbow, seed):
+    w_in, w_out, contexts, targets = random_problem(seed)
+    want_in, want_out, want_loss = reference(w_in, w_out, contexts, targets, 0.1, cbow)
+    step = cbow_step if cbow else sgns_step
+    loss = step(w_in, w_out, contexts, targets, 0.1)
+    assert isinstance(loss, float)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+    np.testing.assert_allclose(w_in, want_in, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(w_out, want_out, rtol=1e-4, atol=1e-5)
+
+
+def test_all_masked_minibatch_changes_nothing():
+    w_in, w_out, contexts, targets = random_problem(3)
+    contexts[:] = -1
+    before = w_in.copy(), w_out.copy()
+    assert sgns_step(w_in, w_out, contexts, targets, 0.5) == 0.0
+    assert cbow_step(w_in, w_out, contexts, targets, 0.5) == 0.0
+    np.testing.assert_array_equal(w_in, before[0])
+    np.testing.assert_array_equal(w_out, before[1])
+
+
+def test_loss_stays_finite_for_huge_logits():
+    w_in = np.full((3, 4), 50.0, dtype=np.float32)
+    w_out = np.full((3, 4), -50.0, dtype=np.float32)
+    contexts = np.array([[1, 2]], dtype=np.int32)
+    targets = np.array([[0, 1, 2]], dtype=np.int32)
+    loss = sgns_step(w_in, w_out, contexts, targets, 1e-6)
+    assert np.isfinite(loss) and loss > 0
+    assert np.isfinite(w_in).all() and np.isfinite(w_out).all()
+
+
+def test_repeated_steps_lower_the_loss():
+    w_in, w_out, contexts, targets = random_problem(4)
+    losses = [sgns_step(w_in, w_out, contexts, targets, 0.05) for _ in range(30)]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_rejects_wrong_dtypes():
+    w_in, w_out, contexts, targets = random_problem(5)
+    with pytest.raises(TypeError):
+        sgns_step(w_in.astype(np.float64), w_out, contexts, targets, 0.1)
+    with pytest.raises(TypeError):
+        sgns_step(w_in, w_out, contexts.astype(np.int64), targets, 0.1)
