@@ -29,6 +29,7 @@ import numpy
 from gputrain.autograd.tensor import SparseGrad
 from gputrain.backend import device_of, get_array_module, to_cpu, to_device
 from gputrain.errors import GputrainError
+from gputrain.optim.sparse import flat_rows
 
 
 def check_nonnegative(owner: str, name: str, value) -> float:
@@ -122,7 +123,7 @@ class Optimizer:
                 self._init_state(p, state)
             state["step"] += 1
             if isinstance(grad, SparseGrad):
-                self._update_sparse(i, p, grad, state)
+                self._update_sparse(i, p, flat_rows(grad), state)
             else:
                 self._update_dense(i, p, grad, state)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy
 
-from gputrain.autograd.tensor import scatter_add_rows
+from gputrain.autograd.tensor import SparseGrad, scatter_add_rows
 from gputrain.backend import get_array_module, is_gpu_array
 
 
@@ -27,8 +27,10 @@ def sgd_rows(table, rows, values, lr: float) -> None:
         rows, values = _kernel_args(table, rows, values)
         kernels.sgd_rows(table, rows, values, float(lr))
         return
-    scaled = get_array_module(table).multiply(values, -lr, dtype=table.dtype)
-    scatter_add_rows(table, rows, scaled)
+    xp = get_array_module(table)
+    rows = xp.asarray(rows).reshape(-1)
+    scaled = xp.multiply(values, -lr, dtype=table.dtype)
+    scatter_add_rows(table, rows, scaled.reshape((len(rows),) + tuple(table.shape[1:])))
 
 
 def adagrad_rows(table, accum, rows, values, lr: float, eps: float) -> None:
@@ -79,10 +81,20 @@ def adam_rows(table, m, v, rows, values, lr: float, beta1: float, beta2: float,
     table[unique] -= mr
 
 
+def flat_rows(grad: SparseGrad) -> SparseGrad:
+    """The same gradient with 1-D ``rows`` and ``values`` of shape (n, *row_shape)."""
+    if grad.rows.ndim == 1 and grad.values.ndim == len(grad.shape):
+        return grad
+    rows = grad.rows.reshape(-1)
+    values = grad.values.reshape((len(rows),) + tuple(grad.shape[1:]))
+    return SparseGrad(rows, values, grad.shape)
+
+
 def coalesce_rows(rows, values, shape):
     """(unique sorted rows, summed values) — a fresh values array the caller may modify."""
     xp = get_array_module(values)
     rows = xp.asarray(rows).reshape(-1)
+    values = values.reshape((len(rows),) + tuple(shape[1:]))  # ids of any shape
     unique, inverse = xp.unique(rows, return_inverse=True)
     if len(unique) == len(rows):  # no duplicates: reorder instead of scatter-adding
         order = xp.argsort(rows)
@@ -100,6 +112,7 @@ def _use_kernel(table) -> bool:
 def _kernel_args(table, rows, values):
     """The kernels take int32 row ids and C-contiguous values of the table's dtype."""
     xp = get_array_module(table)
-    rows = xp.ascontiguousarray(rows.reshape(-1), dtype=xp.int32)
+    rows = xp.ascontiguousarray(xp.asarray(rows).reshape(-1), dtype=xp.int32)
     values = xp.ascontiguousarray(values, dtype=table.dtype)
+    values = values.reshape((len(rows),) + tuple(table.shape[1:]))
     return rows, values

@@ -147,3 +147,16 @@ def test_coalesce_rows_without_duplicates_copies():
     np.testing.assert_array_equal(out, values[[1, 2, 0]])
     out += 1
     assert not np.allclose(out, values[[1, 2, 0]])  # the caller's values are untouched
+
+
+def test_ids_of_any_shape():
+    # an embedding looked up with a (2, 3) id matrix: rows (2, 3), values (2, 3, D)
+    rows = np.array([[1, 2, 1], [0, 2, 5]])
+    values = rng.normal(size=(2, 3, SHAPE[1]))
+    flat = SparseGrad(rows.reshape(-1), values.reshape(6, -1), SHAPE)
+    for name in ("sgd", "adagrad", "adam", "momentum"):
+        for wd in (0.0, 0.1):
+            a = step_all(name, True, [SparseGrad(rows, values, SHAPE)], lr=0.1, weight_decay=wd)
+            b = step_all(name, True, [flat], lr=0.1, weight_decay=wd)
+            np.testing.assert_array_equal(a, b)
+            assert not np.array_equal(a, TABLE)
