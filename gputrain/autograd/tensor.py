@@ -197,6 +197,9 @@ class Tensor:
 
         ``grad`` defaults to ones for a scalar (size-1) tensor.
         """
+        if not self.requires_grad:
+            raise ValueError("backward() on a tensor that does not require grad (made under "
+                             "no_grad, or from inputs without requires_grad)")
         if grad is None:
             if self.data.size != 1:
                 raise ValueError("backward() without a gradient needs a scalar tensor")

@@ -58,6 +58,8 @@ def test_no_grad_records_nothing():
     assert y.creator is None and not y.requires_grad
     z = (w * 2).sum()  # recording is back on after the block
     assert z.requires_grad
+    with pytest.raises(ValueError, match="does not require grad"):
+        y.backward()
 
 
 def test_inputs_without_requires_grad_get_no_gradient():
