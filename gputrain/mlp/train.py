@@ -57,7 +57,10 @@ class TrainResult:
             lines.append(f"early stopping: best validation loss at epoch {self.best_epoch}")
         if self.test_metrics:
             lines.append("test: " + _fmt(self.test_metrics))
-        lines.append(f"model saved in {self.out_dir}")
+        if self.stopped:
+            lines.append(f"checkpoint saved in {self.out_dir}")
+        else:
+            lines.append(f"model saved in {self.out_dir}")
         return lines
 
 
@@ -222,7 +225,8 @@ class _Loop:
                 self._report(bar, b + 1, float(loss_sum) / seen, int(correct) / seen)
         train = self._train_metrics(float(loss_sum) / seen, int(correct) / seen)
         self._end_epoch(train, time.perf_counter() - started)
-        return bool(self.stop.requested)
+        finished = s.epoch >= c.epochs or s.early_stopped
+        return bool(self.stop.requested) and not finished
 
     def _train_metrics(self, mean_loss: float, accuracy: float) -> dict:
         if self.c.task == "classify":

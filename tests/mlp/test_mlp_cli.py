@@ -174,7 +174,7 @@ def test_resume_and_model_dir_errors(tmp_path, capsys, parquet_file):
     assert code == 0 and out.startswith("epoch 4:")
 
 
-def test_sigterm_checkpoints_and_exits_75_then_resumes(tmp_path, tables):
+def test_sigterm_checkpoints_and_exits_75_then_resumes(tmp_path, capsys, tables):
     data = tables.write(tables.make(rows=2000, seed=2), tmp_path / "d.parquet")
     model, events = tmp_path / "m", tmp_path / "events.jsonl"
     cmd = [sys.executable, "-m", "gputrain", "mlp", "train", data, "--label", "animal",
@@ -193,3 +193,7 @@ def test_sigterm_checkpoints_and_exits_75_then_resumes(tmp_path, tables):
     assert (model / "checkpoint.npz").exists()
     assert read_events(events)[-1]["event"] == "done"
     assert read_events(events)[-1]["stopped"] is True
+    # the service restarts the job with --resume; here it is told to finish after epoch 2
+    code, out, _ = run(capsys, "mlp", "train", data, "--resume", model, "--epochs", "2",
+                       "--quiet")
+    assert code == 0 and out.startswith("epoch 2:")
