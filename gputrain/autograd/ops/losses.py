@@ -2,9 +2,10 @@
 and mean squared error (a composite).
 
 The four ``*_forward`` / ``*_backward`` array functions below are the NumPy twins of the
-CUDA kernels in :mod:`gputrain.kernels`: on GPU arrays they hand the work to the kernel,
-on NumPy arrays they compute the same numbers. Keep their names and signatures: the
-kernel tests compare the two.
+CUDA kernels in :mod:`gputrain.kernels`: on float32 GPU arrays they hand the work to the
+kernel (made C-contiguous by the ops below: kernels ignore strides), on NumPy arrays
+they compute the same numbers. Keep their names and signatures: the kernel tests
+compare the two.
 """
 
 from __future__ import annotations
@@ -19,22 +20,31 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 # -- array functions (NumPy twins of the CUDA kernels) ---------------------------------
+def _use_kernel(*arrays) -> bool:
+    """The CUDA kernels take float32 CuPy arrays; other GPU dtypes (float64 in gradient
+    checks) run the same array code as NumPy, through CuPy."""
+    return is_gpu_array(arrays[0]) and all(a.dtype == numpy.float32 for a in arrays)
+
+
+def _kernels():
+    from gputrain import kernels
+
+    return kernels
+
+
 def sigmoid_bce_forward(x, t):
     """Elementwise ``-t*log(sigmoid(x)) - (1-t)*log(1-sigmoid(x))``, stable for any |x|:
     ``max(x, 0) - x*t + log1p(exp(-|x|))``."""
-    if is_gpu_array(x):
-        from gputrain import kernels
-
-        return kernels.sigmoid_bce_forward(x, t)
-    return numpy.maximum(x, 0) - x * t + numpy.log1p(numpy.exp(-numpy.abs(x)))
+    if _use_kernel(x, t):
+        return _kernels().sigmoid_bce_forward(x, t)
+    xp = _xp(x)
+    return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
 
 
 def sigmoid_bce_backward(x, t, gy):
     """``(sigmoid(x) - t) * gy``."""
-    if is_gpu_array(x):
-        from gputrain import kernels
-
-        return kernels.sigmoid_bce_backward(x, t, gy)
+    if _use_kernel(x, t, gy):
+        return _kernels().sigmoid_bce_backward(x, t, gy)
     from gputrain.autograd.ops.activations import stable_sigmoid
 
     return (stable_sigmoid(x) - t) * gy
@@ -43,27 +53,24 @@ def sigmoid_bce_backward(x, t, gy):
 def softmax_xent_forward(logits, labels):
     """Per-row cross-entropy of softmax(logits) against int labels, and the softmax:
     ``(loss (N,), probs (N, C))``."""
-    if is_gpu_array(logits):
-        from gputrain import kernels
-
-        return kernels.softmax_xent_forward(logits, labels)
+    if _use_kernel(logits):
+        return _kernels().softmax_xent_forward(logits, labels)
+    xp = _xp(logits)
     shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = numpy.exp(shifted)
+    probs = xp.exp(shifted)
     total = probs.sum(axis=1, keepdims=True)
     probs /= total
-    rows = numpy.arange(len(labels))
-    loss = numpy.log(total[:, 0]) - shifted[rows, labels]
+    rows = xp.arange(len(labels))
+    loss = xp.log(total[:, 0]) - shifted[rows, labels]
     return loss, probs
 
 
 def softmax_xent_backward(probs, labels, gy):
     """``(probs - onehot(labels)) * gy[:, None]``."""
-    if is_gpu_array(probs):
-        from gputrain import kernels
-
-        return kernels.softmax_xent_backward(probs, labels, gy)
+    if _use_kernel(probs, gy):
+        return _kernels().softmax_xent_backward(probs, labels, gy)
     grad = probs * gy[:, None]
-    grad[numpy.arange(len(labels)), labels] -= gy
+    grad[_xp(probs).arange(len(labels)), labels] -= gy
     return grad
 
 
@@ -93,21 +100,23 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def _contiguous(a):
+    """GPU operands of a kernel must be C-contiguous; NumPy code takes any strides."""
+    return _xp(a).ascontiguousarray(a) if is_gpu_array(a) else a
+
+
 class SoftmaxCrossEntropy(Function):
     """Cross-entropy of softmax(logits (N, C)) against labels (N,) (no gradient)."""
 
     reduction: str = "mean"
 
     def forward(self, logits, labels):
-        self.labels = labels
-        loss, self.probs = softmax_xent_forward(logits, labels)
+        self.labels = _contiguous(labels)
+        loss, self.probs = softmax_xent_forward(_contiguous(logits), self.labels)
         return _reduce(loss, self.reduction)
 
     def backward(self, gy):
-        n = len(self.labels)
-        g = _expand(gy, (n,), self.reduction)
-        if is_gpu_array(g) or self.reduction != "none":
-            g = _xp(g).ascontiguousarray(g)
+        g = _contiguous(_expand(gy, (len(self.labels),), self.reduction))
         return softmax_xent_backward(self.probs, self.labels, g), None
 
 
@@ -117,13 +126,11 @@ class SigmoidBCE(Function):
     reduction: str = "mean"
 
     def forward(self, x, t):
-        self.x, self.t = x, t
-        return _reduce(sigmoid_bce_forward(x, t), self.reduction)
+        self.x, self.t = _contiguous(x), _contiguous(t)
+        return _reduce(sigmoid_bce_forward(self.x, self.t), self.reduction)
 
     def backward(self, gy):
-        g = _expand(gy, self.x.shape, self.reduction)
-        if is_gpu_array(g):
-            g = _xp(g).ascontiguousarray(g)
+        g = _contiguous(_expand(gy, self.x.shape, self.reduction))
         return sigmoid_bce_backward(self.x, self.t, g), None
 
 
