@@ -62,24 +62,37 @@ def window_contexts(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray,
 
 
 def slice_batches(ids: np.ndarray, sentence: np.ndarray, keep_prob: np.ndarray,
-                  cum_neg: np.ndarray, rng, window: int, negative: int,
-                  batch_centres: int) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-    """Yield ``(contexts, targets, fraction)`` minibatches of one corpus slice.
+                  cum_neg: np.ndarray, rng, window: int, negative: int, batch_centres: int,
+                  windows: bool = False) -> Iterator[tuple]:
+    """Yield the minibatches of one corpus slice, each ending with ``fraction``, how far
+    through the slice it ends (0..1], for the learning rate schedule and progress.
 
-    ``fraction`` (0..1] is how far through the slice the minibatch ends, for the learning
-    rate schedule and progress.
+    Default layout: ``(contexts, targets, fraction)`` for :func:`~gputrain.w2v.step.sgns_step`
+    / ``cbow_step`` (centres without any context are left out). With ``windows=True``:
+    ``(words, valid, targets, fraction)`` for ``sgns_window_step`` (consecutive centres).
     """
     n_all = len(ids)
     if n_all == 0:
         return
     pos = np.flatnonzero(rng.random(n_all, dtype=np.float32) < keep_prob[ids])
     kept = ids[pos]
+    if len(kept) == 0:
+        return
     reach = rng.integers(1, window + 1, size=len(kept))
     contexts = window_contexts(kept, sentence[pos], reach, window)
     targets = np.empty((len(kept), negative + 1), dtype=np.int32)
     targets[:, 0] = kept
     neg = draw_negatives(cum_neg, rng, (len(kept), negative))
     targets[:, 1:] = np.where(neg == kept[:, None], -1, neg)
+    if windows:
+        padded = np.concatenate([np.full(window, -1, np.int32), kept,
+                                 np.full(window, -1, np.int32)])
+        valid = contexts >= 0
+        for start in range(0, len(kept), batch_centres):
+            stop = min(len(kept), start + batch_centres)
+            yield (padded[start:stop + 2 * window], valid[start:stop], targets[start:stop],
+                   float(pos[stop - 1] + 1) / n_all)
+        return
     useful = np.flatnonzero((contexts >= 0).any(axis=1))
     for start in range(0, len(useful), batch_centres):
         rows = useful[start:start + batch_centres]

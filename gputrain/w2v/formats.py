@@ -228,7 +228,10 @@ def _parse_text_chunk(lines, numbers, dim, out, raw_words, path):
 
 def _decode_words(raw_words: list[bytes], path) -> list[str]:
     try:
-        return b"\n".join(raw_words).decode("utf-8").split("\n")
+        words = b"\n".join(raw_words).decode("utf-8").split("\n")  # one decode, not n
+        if len(words) == len(raw_words):  # (a word with a newline inside: decode each)
+            return words
+        return [w.decode("utf-8") for w in raw_words]
     except UnicodeDecodeError:
         warnings.warn(
             f"{path}: some words are not valid UTF-8; decoded with replacement characters",

@@ -68,7 +68,8 @@ class Monitor:
     # -- reporting --------------------------------------------------------------------
     def tick(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self.last_report < REPORT_SECONDS:
+        new_epoch = self._epochs_complete() > self.epochs_seen  # always a history point
+        if not (force or new_epoch) and now - self.last_report < REPORT_SECONDS:
             return
         self.last_report = now
         words = self.state.words_done()

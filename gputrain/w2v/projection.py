@@ -53,9 +53,9 @@ def words_with_neighbors(kv, words: list[str], neighbors: int = 0):
 
 
 def plot_words(kv, words: list[str], output: str | os.PathLike, neighbors: int = 0,
-               title: str | None = None) -> list[str]:
+               title: str | None = None) -> tuple[list[str], np.ndarray]:
     """Draw ``words`` (and their nearest neighbours) in 2-D; write the image atomically.
-    Returns the words drawn."""
+    Returns the words drawn and their 2-D coordinates."""
     try:
         import matplotlib
 
@@ -92,4 +92,4 @@ def plot_words(kv, words: list[str], output: str | os.PathLike, neighbors: int =
         raise GputrainError(f"cannot write {output}: {e}") from None
     finally:
         plt.close(fig)
-    return chosen
+    return chosen, coords

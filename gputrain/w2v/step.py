@@ -137,3 +137,49 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
     _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
     return loss
+
+
+def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
+    """:func:`sgns_step` for ``B`` *consecutive* centre words, computed per position.
+
+    ``words`` int32 ``(B + 2W,)`` are the (kept) words from ``W`` before the first centre to
+    ``W`` after the last, ``-1`` beyond the data; ``valid`` bool ``(B, 2W)`` says which of
+    the offsets ``-W..-1, 1..W`` of each centre are in its window. This is exactly
+    ``sgns_step(w_in, w_out, contexts, targets, lr)`` with ``contexts[b, c] = words[b + W
+    + offset_c]`` where ``valid[b, c]`` (else -1), but each input row is gathered and
+    scattered once per position instead of once per (centre, context) pair, because a
+    word is the context of up to 2W neighbouring centres. The CPU trainer uses it; the GPU
+    runs :func:`sgns_step`.
+    """
+    _check(w_in, w_out, valid.astype(np.int32), targets)
+    n, width = valid.shape
+    half = width // 2
+    if len(words) != n + width:
+        raise ValueError("words must have B + 2W entries")
+    dim = w_in.shape[1]
+    mask_t = targets >= 0
+    trow = np.where(mask_t, targets, 0)
+    present = words >= 0
+    rows = np.where(present, words, 0)
+    by_position = w_in[rows]  # (B + 2W, d)
+    span = width + 1  # offsets -W..W, the centre itself masked
+    inputs = np.lib.stride_tricks.as_strided(
+        by_position, (n, span, dim), (by_position.strides[0],) * 2 + (by_position.strides[1],),
+        writeable=False)
+    outputs = w_out[trow]
+    in_mask = np.zeros((n, span), dtype=np.float32)
+    in_mask[:, :half] = valid[:, :half]
+    in_mask[:, half + 1:] = valid[:, half:]
+    sign = in_mask[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]
+    logits = np.matmul(inputs, outputs.transpose(0, 2, 1))  # (B, span, T)
+    one_minus, terms = _sigmoid_terms(logits * sign)
+    loss = float(np.sum(terms * np.abs(sign), dtype=np.float64))
+    g = (one_minus * sign) * np.float32(lr)
+    grad_slots = np.matmul(g, outputs)  # (B, span, d)
+    grad_out = np.matmul(g.transpose(0, 2, 1), inputs)  # (B, T, d)
+    grad_pos = np.zeros_like(by_position)
+    for c in range(span):
+        grad_pos[c:c + n] += grad_slots[:, c]
+    _scatter_add(w_in, rows[present], grad_pos[present])
+    _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
+    return loss

@@ -25,6 +25,7 @@ import numpy as np
 from gputrain.backend import CPU, Device, to_cpu, to_device
 from gputrain.errors import GputrainError
 from gputrain.w2v import checkpoint as ckpt
+from gputrain.w2v.batches import keep_probabilities
 from gputrain.w2v.config import Word2VecConfig
 from gputrain.w2v.corpus import corpus_fingerprint, iter_chunks
 from gputrain.w2v.encoded import EncodedCorpus, encode_corpus, open_cache, remove_cache
@@ -61,12 +62,26 @@ def prepare_corpus(corpus_path, cfg: Word2VecConfig, cache_dir,
     return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings), False
 
 
-def make_plan(cfg: Word2VecConfig, n_ids: int, checkpoint_every: int) -> Plan:
+MAX_REPEATS = 8.0  # expected occurrences of the most frequent word per minibatch
+
+
+def safe_batch_centres(counts: np.ndarray, sample: float, limit: int) -> int:
+    """``limit`` lowered so the most frequent word (after subsampling) is expected at most
+    :data:`MAX_REPEATS` times per minibatch: a minibatch sums the updates of a repeated
+    row, and on a small vocabulary those sums overshoot and diverge."""
+    kept = keep_probabilities(counts, sample) * np.asarray(counts, dtype=np.float64)
+    p_max = float(kept.max() / kept.sum())
+    return int(max(16, min(limit, MAX_REPEATS / p_max)))
+
+
+def make_plan(cfg: Word2VecConfig, corpus: EncodedCorpus, checkpoint_every: int) -> Plan:
+    n_ids = len(corpus)
     slice_words = min(cfg.slice_words, max(1000, -(-n_ids // (4 * cfg.threads))))
     if checkpoint_every > 0:
         slice_words = max(1000, min(slice_words, checkpoint_every))
+    batch = safe_batch_centres(corpus.vocab.counts, cfg.sample, cfg.batch_centres)
     return Plan(n_ids, slice_words, cfg.epochs, cfg.window, cfg.negative, cfg.ns_exponent,
-                cfg.sample, cfg.alpha, cfg.min_alpha, cfg.cbow, cfg.seed, cfg.batch_centres)
+                cfg.sample, cfg.alpha, cfg.min_alpha, cfg.cbow, cfg.seed, batch)
 
 
 def _check_resumable(meta: dict, cfg: Word2VecConfig, corpus_path, ckpt_dir) -> None:
@@ -104,10 +119,10 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
                             "delete the directory to start over")
     if resumed is not None:
         slice_words = int(resumed.meta["slice_words"])
-        plan = make_plan(cfg, len(corpus), 0)
+        plan = make_plan(cfg, corpus, 0)
         plan = Plan(**{**plan.__dict__, "slice_words": slice_words})
     else:
-        plan = make_plan(cfg, len(corpus), checkpoint_every)
+        plan = make_plan(cfg, corpus, checkpoint_every)
     n_words, dim = len(corpus.vocab), cfg.vector_size
     n_workers = 1 if device.is_gpu else cfg.threads
     n_slots = plan.epochs * plan.n_slices

@@ -21,7 +21,7 @@ import numpy as np
 from gputrain.w2v.batches import keep_probabilities, negative_table, slice_batches
 from gputrain.w2v.encoded import EncodedCorpus, open_cache
 from gputrain.w2v.shared import FAILED, FINISHED, PAUSED, RUNNING, SharedState, StateSpec
-from gputrain.w2v.step import cbow_step, sgns_step
+from gputrain.w2v.step import cbow_step, sgns_step, sgns_window_step
 
 
 @dataclass(frozen=True)
@@ -84,17 +84,25 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
             ids = np.asarray(corpus.ids[lo:hi])
             sentence = np.searchsorted(corpus.ends, np.arange(lo, hi), side="right")
             rng = np.random.default_rng([plan.seed, epoch, s])
-            for contexts, targets, fraction in slice_batches(
+            windows = not plan.cbow and step_device is None
+            for *batch, fraction in slice_batches(
                     ids, sentence, keep_prob, cum_neg, rng, plan.window, plan.negative,
-                    plan.batch_centres):
+                    plan.batch_centres, windows=windows):
                 state.inflight[worker] = fraction * (hi - lo)
                 lr = plan.alpha_at(state.words_done())
-                n_in = (contexts >= 0).sum(axis=1)
-                n_out = (targets >= 0).sum(axis=1)
-                pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
-                if step_device is not None:
-                    contexts, targets = step_device(contexts), step_device(targets)
-                state.loss[worker] += step(state.w_in, state.w_out, contexts, targets, lr)
+                if windows:
+                    words, valid, targets = batch
+                    pairs = int(np.dot(valid.sum(axis=1), (targets >= 0).sum(axis=1)))
+                    loss = sgns_window_step(state.w_in, state.w_out, words, valid, targets, lr)
+                else:
+                    contexts, targets = batch
+                    n_in = (contexts >= 0).sum(axis=1)
+                    n_out = (targets >= 0).sum(axis=1)
+                    pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
+                    if step_device is not None:
+                        contexts, targets = step_device(contexts), step_device(targets)
+                    loss = step(state.w_in, state.w_out, contexts, targets, lr)
+                state.loss[worker] += loss
                 state.pairs[worker] += pairs
                 if on_batch is not None:
                     on_batch()

@@ -1,0 +1,124 @@
+"""Training runs through the trainer API: determinism, resume, learning, workers."""
+
+import os
+
+import numpy as np
+import pytest
+
+from gputrain.w2v.config import Word2VecConfig
+from gputrain.w2v.trainer import train
+
+
+def topic_corpus(path, sentences=1500, seed=0):
+    """Sentences drawn from one of two disjoint topics, plus shared filler words."""
+    rng = np.random.default_rng(seed)
+    topics = [[f"a{i}" for i in range(12)], [f"b{i}" for i in range(12)]]
+    filler = ["the", "of", "and"]
+    lines = []
+    for _ in range(sentences):
+        words = list(rng.choice(topics[rng.integers(2)], 8)) + list(rng.choice(filler, 2))
+        rng.shuffle(words)
+        lines.append(" ".join(words))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def cfg(**kw):
+    base = dict(vector_size=16, window=3, min_count=2, epochs=2, sample=0.0, seed=3,
+                alpha=0.05)
+    base.update(kw)
+    return Word2VecConfig(**base)
+
+
+def same_topic_rate(result):
+    """Fraction of words whose nearest neighbour (cosine) is from the same topic."""
+    words = result.words
+    v = result.vectors / np.linalg.norm(result.vectors, axis=1, keepdims=True)
+    sims = v @ v.T
+    np.fill_diagonal(sims, -2)
+    topic = [w[0] if w[0] in "ab" and w[1:].isdigit() else None for w in words]
+    rows = [i for i, t in enumerate(topic) if t]
+    return np.mean([topic[int(np.argmax(sims[i]))] == topic[i] for i in rows])
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_one_thread_same_seed_is_identical_and_learns_topics(tmp_path, cbow):
+    corpus = topic_corpus(tmp_path / "c.txt")
+    a = train(corpus, cfg(cbow=cbow), tmp_path / "ck1")
+    b = train(corpus, cfg(cbow=cbow), tmp_path / "ck2")
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    assert a.words == b.words and not a.stopped
+    assert a.words_trained == 2 * a.counts.sum()
+    assert same_topic_rate(a) > 0.95
+    c = train(corpus, cfg(cbow=cbow, seed=4), tmp_path / "ck3")
+    assert not np.array_equal(a.vectors, c.vectors)
+
+
+def test_loss_goes_down_and_alpha_decays_linearly(tmp_path):
+    corpus = topic_corpus(tmp_path / "c.txt")
+    events = []
+    r = train(corpus, cfg(epochs=4), tmp_path / "ck", report=lambda e, **f: events.append((e, f)))
+    names = [e for e, _ in events]
+    assert names[0] == "start" and names.count("epoch") == 4
+    hist = r.history
+    assert hist[-1, 1] < hist[0, 1]  # mean loss per term fell
+    words, alpha = hist[:, 0], hist[:, 2]
+    expected = 0.05 - (0.05 - 0.0001) * words / (4 * r.counts.sum())
+    np.testing.assert_allclose(alpha, np.maximum(expected, 0.0001), rtol=1e-9)
+
+
+class StopAfterFirstCheckpoint:
+    requested = False
+
+    def __call__(self, event, **fields):
+        if event == "checkpoint":
+            self.requested = True
+
+
+def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path):
+    corpus = topic_corpus(tmp_path / "c.txt", sentences=800)
+    full = train(corpus, cfg(epochs=3), tmp_path / "full", checkpoint_every=2000)
+    stop = StopAfterFirstCheckpoint()
+    first = train(corpus, cfg(epochs=3), tmp_path / "ck", checkpoint_every=2000,
+                  report=stop, stop=stop)
+    assert first.stopped and 0 < first.words_trained < full.words_trained
+    assert (tmp_path / "ck" / "checkpoint.npz").exists()
+    events = []
+    rest = train(corpus, cfg(epochs=3), tmp_path / "ck", checkpoint_every=2000, resume=True,
+                 report=lambda e, **f: events.append((e, f)))
+    start = dict(events)["start"]
+    assert start["resumed_words"] == first.words_trained  # the count does not restart
+    assert not rest.stopped and rest.words_trained == full.words_trained
+    np.testing.assert_array_equal(rest.vectors, full.vectors)
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    from gputrain.errors import GputrainError
+
+    corpus = topic_corpus(tmp_path / "c.txt", sentences=300)
+    stop = StopAfterFirstCheckpoint()
+    train(corpus, cfg(), tmp_path / "ck", checkpoint_every=1000, report=stop, stop=stop)
+    with pytest.raises(GputrainError, match="vector_size"):
+        train(corpus, cfg(vector_size=8), tmp_path / "ck", resume=True)
+
+
+def test_worker_processes_share_the_tables(tmp_path):
+    corpus = topic_corpus(tmp_path / "c.txt", sentences=3000)
+    before = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+    r = train(corpus, cfg(threads=2, slice_words=5000), tmp_path / "ck")
+    assert not r.stopped and r.words_trained == 2 * r.counts.sum()
+    assert np.isfinite(r.vectors).all()
+    assert same_topic_rate(r) > 0.95  # both shards trained the same tables
+    if before:
+        assert set(os.listdir("/dev/shm")) == before  # shared files cleaned up
+
+
+def test_vectors_choice(tmp_path):
+    corpus = topic_corpus(tmp_path / "c.txt", sentences=200)
+    inp = train(corpus, cfg(epochs=1), tmp_path / "a")
+    both = train(corpus, cfg(epochs=1, vectors="concat"), tmp_path / "b")
+    summed = train(corpus, cfg(epochs=1, vectors="sum"), tmp_path / "c")
+    assert both.vectors.shape == (len(inp.words), 32)
+    np.testing.assert_array_equal(both.vectors[:, :16], inp.vectors)
+    np.testing.assert_allclose(summed.vectors, both.vectors[:, :16] + both.vectors[:, 16:],
+                               rtol=1e-6)
