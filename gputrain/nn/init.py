@@ -14,7 +14,8 @@ import numpy
 
 from gputrain.backend import DEFAULT_DTYPE
 
-GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
+GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0),
+         "hardtanh": 1.0}
 
 
 def fans(shape) -> tuple[int, int]:
@@ -27,11 +28,10 @@ def fans(shape) -> tuple[int, int]:
 
 
 def gain(nonlinearity: str = "relu", slope: float = 0.01) -> float:
-    """The recommended gain for a non-linearity (leaky_relu: sqrt(2 / (1 + slope^2)))."""
+    """The recommended gain for a non-linearity (leaky_relu: sqrt(2 / (1 + slope^2));
+    hardtanh: 1, it is the identity on [-1, 1])."""
     if nonlinearity == "leaky_relu":
         return math.sqrt(2.0 / (1.0 + slope * slope))
-    if nonlinearity == "hardtanh":
-        return GAINS["tanh"]
     if nonlinearity not in GAINS:
         raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
     return GAINS[nonlinearity]

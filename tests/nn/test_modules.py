@@ -106,3 +106,13 @@ def test_zero_grad_and_to_cpu():
     assert all(p.grad is None for p in model.parameters())
     assert model.to("cpu") is model
     assert isinstance(model[0].weight.data, np.ndarray)
+
+
+def test_tied_parameter_is_listed_once():
+    first = nn.Linear(3, 3, rng=np.random.default_rng(0))
+    second = nn.Linear(3, 3, rng=np.random.default_rng(1))
+    second.weight = first.weight  # tied weights
+    model = nn.Sequential(first, nn.Tanh(), second)
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["0.weight", "0.bias", "2.bias"]
+    assert len(model.parameters()) == 3
