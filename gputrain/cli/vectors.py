@@ -156,11 +156,17 @@ def _print_eval_table(report: dict) -> None:
 @click.option("--neighbors", "neighbors_k", type=click.IntRange(min=0), default=0,
               show_default=True, help="Also draw the K nearest words of each word.")
 @device_option
-def plot(vectors, words, output, neighbors_k, device):
+@json_option
+def plot(vectors, words, output, neighbors_k, device, as_json):
     """Draw WORDS (and their neighbours) projected to 2-D by PCA."""
     from gputrain.w2v.projection import plot_words
 
     kv = _load(vectors, device)
-    drawn = plot_words(kv, list(words), output, neighbors=neighbors_k,
-                       title=f"{vectors.name}: PCA of {len(words)} word(s)")
-    click.echo(f"wrote {output} ({len(drawn)} words)")
+    drawn, coords = plot_words(kv, list(words), output, neighbors=neighbors_k,
+                               title=f"{vectors.name}: PCA of {len(words)} word(s)")
+    if as_json:
+        points = [{"word": w, "x": float(x), "y": float(y), "query": w in words}
+                  for w, (x, y) in zip(drawn, coords.tolist(), strict=True)]
+        click.echo(json.dumps({"output": str(output), "points": points}, ensure_ascii=False))
+    else:
+        click.echo(f"wrote {output} ({len(drawn)} words)")

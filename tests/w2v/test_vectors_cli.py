@@ -96,6 +96,11 @@ def test_plot_writes_a_valid_png(capsys, vectors, tmp_path):
     assert len(pixels.reshape(-1, pixels.shape[-1])[::97].tolist()) > 0
     assert pixels.std() > 0  # something was drawn
     assert [p.name for p in tmp_path.iterdir()] == ["words.png"]
+    code, out, _ = run(capsys, "plot", vectors, "king", "queen", "-o", tmp_path / "two.png",
+                       "--json")
+    points = json.loads(out)["points"]
+    assert [p["word"] for p in points] == ["king", "queen"] and _is_png(tmp_path / "two.png")
+    assert points[0]["x"] == pytest.approx(-points[1]["x"])  # two points: centred on PC1
 
 
 def test_plot_without_matplotlib_says_how_to_install(capsys, vectors, tmp_path, monkeypatch):
