@@ -36,6 +36,8 @@ SHUTDOWN_SECONDS = 30.0  # seconds from the first SIGTERM to the server's exit, 
 TRAINER_STOP_SECONDS = 20.0  # seconds a trainer gets to checkpoint after SIGTERM
 CANCEL_GRACE_SECONDS = 5.0  # seconds a cancelled trainer gets before SIGKILL
 ORPHAN_GRACE_SECONDS = 10.0  # seconds a previous server's trainer gets before SIGKILL
+W2V_CHECKPOINT_EVERY_WORDS = 20_000_000  # words between word2vec checkpoints, unless a job
+# sets checkpoint_every itself (also one at each epoch end and on SIGTERM)
 ERROR_MESSAGE_CHARS = 500  # characters of a trainer's stderr kept as the job's error
 
 # Metrics

@@ -88,7 +88,7 @@ def resume_point(events_path: Path) -> int:
     words = 0
     for event in read_events(events_path):
         if event.get("event") == "start":
-            words = int(event.get("words", 0) or 0) if _finite(event.get("words")) else 0
+            words = int(event["resumed_words"]) if _finite(event.get("resumed_words")) else 0
         if event.get("event") == "checkpoint" and _finite(event.get("words")):
             words = int(event["words"])
     return words

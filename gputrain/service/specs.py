@@ -17,11 +17,14 @@ from pathlib import Path
 
 import click
 
+from gputrain.service.constants import W2V_CHECKPOINT_EVERY_WORDS
 from gputrain.service.inputs import UnsafePath, resolve_input
 from gputrain.service.states import JobKind
 
 # click parameter names the service sets itself, per job
-CONTROLLED = frozenset({"output", "out", "out_dir", "model_dir", "events", "device", "resume"})
+CONTROLLED = frozenset({
+    "output", "out", "out_dir", "model_dir", "events", "device", "resume", "checkpoint_dir",
+})
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,17 @@ class Trainer:
     argv_prefix: tuple[str, ...]  # CLI words after `gputrain` and before INPUT
     output: str  # the -o path, inside the job directory
     input_options: frozenset = frozenset()  # options naming input files (besides click.Path)
+    defaults: tuple = ()  # (name, value) the service sets unless the job does
 
 
 TRAINERS = {
-    JobKind.W2V: Trainer("gputrain.cli.w2v", "w2v", ("w2v",), "vectors.bin"),
+    JobKind.W2V: Trainer(
+        "gputrain.cli.w2v", "w2v", ("w2v",), "vectors.bin",
+        defaults=(("checkpoint_every", W2V_CHECKPOINT_EVERY_WORDS), ("quiet", True)),
+    ),
     JobKind.MLP: Trainer(
-        "gputrain.cli.mlp", "mlp", ("mlp", "train"), "model", frozenset({"test"})
+        "gputrain.cli.mlp", "mlp", ("mlp", "train"), "model", frozenset({"test"}),
+        defaults=(("quiet", True),),
     ),
 }
 
@@ -141,9 +149,10 @@ def resume_argv(kind: JobKind, job_dir: Path) -> list[str]:
         from gputrain.mlp.checkpoint import CHECKPOINT_FILE
 
         return ["--resume", str(output)] if (output / CHECKPOINT_FILE).exists() else []
-    from gputrain.w2v.checkpoint import checkpoint_exists
+    from gputrain.w2v.checkpoint import checkpoint_path
 
-    return ["--resume"] if checkpoint_exists(output) else []
+    ckpt_dir = output.with_name(output.name + ".ckpt")  # the CLI's default --checkpoint-dir
+    return ["--resume"] if checkpoint_path(ckpt_dir).exists() else []
 
 
 def job_argv(kind: JobKind, input_name: str, params: dict, job_dir: Path, inputs_dir: Path,
@@ -155,9 +164,8 @@ def job_argv(kind: JobKind, input_name: str, params: dict, job_dir: Path, inputs
         input_path = resolve_input(inputs_dir, input_name)
     except UnsafePath as e:
         raise SpecPathError("input", str(e)) from None
-    options = params_argv(command, params, inputs_dir, trainer.input_options)
-    if "quiet" not in params and _find_param(command, "quiet") is not None:
-        options.append("--quiet")  # no progress bar in the job's log
+    defaults = {k: v for k, v in trainer.defaults if k not in params}
+    options = params_argv(command, defaults | params, inputs_dir, trainer.input_options)
     resume = resume_argv(kind, job_dir)
     argv = [
         *trainer.argv_prefix, str(input_path), "-o", str(job_dir / trainer.output),

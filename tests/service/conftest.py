@@ -152,3 +152,26 @@ def api_server(tmp_path_factory):
     yield server.wait_ready()
     server.kill()
     _reap_trainers(root)
+
+
+# three topics of 40 words ("royal0".."royal39", ...); a tiny vocabulary with the default
+# word2vec batch size diverges, 120 words train well in a second
+TOPICS = tuple(tuple(f"{name}{i}" for i in range(40)) for name in ("royal", "fruit", "motor"))
+
+
+def topic_corpus(path: Path, words: int, seed: int = 0) -> Path:
+    """Lines of 20 words, each line drawn from one topic: neighbours stay within a topic."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(words // 20):
+        topic = TOPICS[rng.integers(len(TOPICS))]
+        lines.append(" ".join(topic[i] for i in rng.integers(len(topic), size=20)))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def make_corpus():
+    return topic_corpus

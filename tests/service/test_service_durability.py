@@ -1,0 +1,102 @@
+"""Jobs survive the server: kill -9 and SIGTERM mid-training, then a restart resumes them."""
+
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from gputrain.events import read_events
+
+# slow enough to be caught mid-run (a few seconds), checkpoints every ~0.2 s
+W2V_PARAMS = {"dim": 16, "epochs": 2, "min_count": 1, "threads": 1, "batch_size": 64,
+              "checkpoint_every": 20_000}
+
+
+def submit_w2v(server, corpus):
+    with server.client() as api:
+        assert api.put("/inputs/c.txt", content=corpus.read_bytes()).status_code == 201
+        return api.post("/jobs", json={"kind": "w2v", "input": "c.txt",
+                                       "params": W2V_PARAMS}).json()["id"]
+
+
+def checkpointed_words(events_path) -> list[int]:
+    return [e["words"] for e in read_events(events_path) if e["event"] == "checkpoint"]
+
+
+def starts(events_path) -> list[dict]:
+    return [e for e in read_events(events_path) if e["event"] == "start"]
+
+
+def state_on_disk(data_dir, job_id):
+    db = sqlite3.connect(data_dir / "jobs.sqlite3")
+    try:
+        return db.execute("SELECT state, attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    finally:
+        db.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return b"gputrain" in open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_kill_9_mid_training_then_restart_resumes_from_the_checkpoint(
+        start_server, tmp_path, make_corpus, waiter):
+    data = tmp_path / "data"
+    server = start_server(data, "--workers", "1")
+    job_id = submit_w2v(server, make_corpus(tmp_path / "c.txt", 150_000))
+    events = data / "jobs" / job_id / "events.jsonl"
+    waiter(lambda: checkpointed_words(events), 90, "a first checkpoint")
+    with server.client() as api:
+        job = api.get(f"/jobs/{job_id}").json()
+    assert job["state"] == "running" and 0 < job["progress"] < 1
+    db = sqlite3.connect(data / "jobs.sqlite3")
+    trainer_pid = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+    db.close()
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    assert state_on_disk(data, job_id) == ("running", 1)  # as the crash left it
+    before = max(checkpointed_words(events))
+
+    again = start_server(data, "--workers", "1")
+    assert not alive(trainer_pid)  # the old trainer does not run on beside the new one
+    with again.client() as api:
+        waiter(lambda: api.get(f"/jobs/{job_id}").json()["state"] in
+               ("succeeded", "failed"), 120, "the resumed job to finish")
+        job = api.get(f"/jobs/{job_id}").json()
+    assert job["state"] == "succeeded", job
+    assert job["attempts"] == 2
+    second = starts(events)[-1]
+    assert len(starts(events)) == 2
+    # the resumed run continued from a checkpoint, not from zero
+    assert second["resumed_words"] >= before > 0
+    assert job["metrics"]["words"] == second["total_words"] == 2 * 150_000
+    assert "was running when the server stopped; queued again" in again.log()
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_requeues_and_exits_in_time(start_server, tmp_path, make_corpus,
+                                                         waiter):
+    data = tmp_path / "data"
+    server = start_server(data, "--workers", "1")
+    job_id = submit_w2v(server, make_corpus(tmp_path / "c.txt", 150_000))
+    events = data / "jobs" / job_id / "events.jsonl"
+    waiter(lambda: checkpointed_words(events), 90, "a first checkpoint")
+    t0 = time.monotonic()
+    assert server.terminate(timeout=40) == 0
+    assert time.monotonic() - t0 < 30
+    assert state_on_disk(data, job_id) == ("queued", 1)
+    stopped_at = max(checkpointed_words(events))  # the trainer's checkpoint on SIGTERM
+    assert "stopped for shutdown (exit 75); queued again" in server.log()
+
+    again = start_server(data, "--workers", "1")
+    with again.client() as api:
+        waiter(lambda: api.get(f"/jobs/{job_id}").json()["state"] in
+               ("succeeded", "failed"), 120, "the resumed job to finish")
+        job = api.get(f"/jobs/{job_id}").json()
+    assert job["state"] == "succeeded" and job["attempts"] == 2, job
+    assert starts(events)[-1]["resumed_words"] == stopped_at > 0
