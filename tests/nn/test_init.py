@@ -42,6 +42,7 @@ def test_leaky_relu_and_tanh_gains():
     assert float(w.var()) == pytest.approx(2.0 / (1 + 0.2**2) / 400, rel=0.02)
     assert init.gain("tanh") == pytest.approx(5 / 3)
     assert init.gain("relu") == pytest.approx(math.sqrt(2))
+    assert init.gain("hardtanh") == 1.0
     with pytest.raises(ValueError, match="nonlinearity"):
         init.gain("swish")
 
