@@ -36,8 +36,8 @@ class TokenChunk:
     ends: list[int]
 
 
-def open_corpus(path: str | os.PathLike):
-    """Open a corpus for binary reading (gzip when it ends in .gz), with clear errors."""
+def check_corpus_file(path: str | os.PathLike) -> Path:
+    """The corpus path, or a one-line error if it is missing, a directory or empty."""
     p = Path(path)
     if not p.exists():
         raise GputrainError(f"corpus not found: {p}")
@@ -45,6 +45,12 @@ def open_corpus(path: str | os.PathLike):
         raise GputrainError(f"corpus is a directory, not a file: {p}")
     if p.stat().st_size == 0:
         raise GputrainError(f"corpus is empty: {p}")
+    return p
+
+
+def open_corpus(path: str | os.PathLike):
+    """Open a corpus for binary reading (gzip when it ends in .gz), with clear errors."""
+    p = check_corpus_file(path)
     if p.suffix == ".gz":
         return gzip.open(p, "rb")
     return open(p, "rb")

@@ -27,7 +27,7 @@ from gputrain.errors import GputrainError
 from gputrain.w2v import checkpoint as ckpt
 from gputrain.w2v.batches import keep_probabilities
 from gputrain.w2v.config import Word2VecConfig
-from gputrain.w2v.corpus import corpus_fingerprint, iter_chunks
+from gputrain.w2v.corpus import check_corpus_file, corpus_fingerprint, iter_chunks
 from gputrain.w2v.encoded import EncodedCorpus, encode_corpus, open_cache, remove_cache
 from gputrain.w2v.monitor import Monitor
 from gputrain.w2v.shared import FAILED, FINISHED, PAUSED, SharedState
@@ -107,6 +107,7 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
           checkpoint_every: int = 0, resume: bool = False,
           report: Callable[..., None] | None = None, stop=None) -> TrainResult:
     cfg.validate()
+    check_corpus_file(corpus_path)
     report = report or (lambda event, **fields: None)
     ckpt_dir = Path(ckpt_dir)
     started = time.time()

@@ -1,0 +1,99 @@
+"""``gputrain w2v``: outputs, events, bad input, SIGTERM + --resume (as the service runs it)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from gputrain.cli import main
+from gputrain.events import read_events
+from gputrain.stopping import EXIT_CHECKPOINTED
+from gputrain.w2v.keyedvectors import KeyedVectors
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+        sys.exit(0)
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def corpus(path, lines=400, seed=0):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(40)]
+    path.write_text("\n".join(" ".join(rng.choice(words, 12)) for _ in range(lines)) + "\n")
+    return path
+
+
+def test_trains_and_writes_vectors_events_and_loss_curve(tmp_path, capsys):
+    c = corpus(tmp_path / "c.txt")
+    out = tmp_path / "v.txt"
+    code, err = run_cli(["w2v", str(c), "-o", str(out), "--dim", "8", "--epochs", "2",
+                         "--events", str(tmp_path / "ev.jsonl"), "--quiet"], capsys)
+    assert code == 0, err
+    kv = KeyedVectors.load(out)
+    assert len(kv) == 40 and kv.vector_size == 8
+    events = read_events(tmp_path / "ev.jsonl")
+    names = [e["event"] for e in events]
+    assert names[0] == "start" and names[-1] == "done" and "progress" in names
+    progress = [e for e in events if e["event"] == "progress"]
+    assert all(0 <= e["progress"] <= 1 for e in progress) and progress[-1]["progress"] == 1.0
+    assert {"words", "words_per_second", "loss", "alpha", "epoch"} <= set(progress[-1])
+    assert events[-1]["output"] == str(out)
+    assert not (tmp_path / "v.txt.ckpt").exists()  # cleaned up after success
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.txt"], "not found"),
+    (["empty.txt"], "empty"),
+    (["binary.bin"], "binary"),
+    (["ok.txt", "--min-count", "1000"], "--min-count 1000"),
+    (["ok.txt", "--window", "0"], "--window"),
+    (["ok.txt", "--dim", "0"], "--dim"),
+    (["ok.txt", "--negative", "0"], "--negative"),
+    (["ok.txt", "--epochs", "0"], "--epochs"),
+    (["ok.txt", "--alpha", "-1"], "--alpha"),
+    (["ok.txt", "--threads", "0"], "--threads"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.bin").write_bytes(os.urandom(5000))
+    corpus(tmp_path / "ok.txt", lines=20)
+    code, err = run_cli(["w2v", *args, "-o", "v.bin", "--quiet"], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert not (tmp_path / "v.bin").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_exit_75_then_resume_finishes(tmp_path):
+    c = corpus(tmp_path / "c.txt", lines=6000)
+    out, events = tmp_path / "v.bin", tmp_path / "ev.jsonl"
+    cmd = [sys.executable, "-m", "gputrain", "w2v", str(c), "-o", str(out), "--dim", "16",
+           "--epochs", "20", "--events", str(events), "--quiet", "--checkpoint-every",
+           "100000"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if any(e["event"] == "progress" and e["words"] > 0 for e in read_events(events)):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_CHECKPOINTED, err
+    assert (tmp_path / "v.bin.ckpt" / "checkpoint.npz").exists() and not out.exists()
+    stopped_at = [e for e in read_events(events) if e["event"] == "checkpoint"][-1]["words"]
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    evs = read_events(events)
+    start = [e for e in evs if e["event"] == "start"][-1]
+    assert start["resumed_words"] == stopped_at > 0
+    assert evs[-1]["event"] == "done" and out.exists()
+    assert json.loads(json.dumps(evs[-1]))["words"] == start["total_words"]
