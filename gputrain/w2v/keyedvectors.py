@@ -149,10 +149,11 @@ class KeyedVectors:
                 rows.append(_unit(v, xp))
         return (xp.stack(rows) if rows else xp.zeros((0, self.vector_size), np.float32)), used
 
-    def most_similar(self, positive=None, negative=(), topn: int = 10,
+    def most_similar(self, positive=None, negative=(), topn: int | None = 10,
                      restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """3CosAdd: words closest to the mean of ``positive`` minus ``negative`` (words or
-        vectors), excluding the query words; ``[(word, cosine), ...]`` best first."""
+        vectors), excluding the query words; ``[(word, cosine), ...]`` best first
+        (``topn=None``: all words)."""
         positive, negative = _as_list(positive), _as_list(negative)
         if not positive and not negative:
             raise GputrainError("most_similar needs at least one positive or negative word")
@@ -163,7 +164,7 @@ class KeyedVectors:
                                        exclude=[used_p + used_n])
         return self._pairs(idx[0], scores[0])
 
-    def most_similar_cosmul(self, positive=None, negative=(), topn: int = 10,
+    def most_similar_cosmul(self, positive=None, negative=(), topn: int | None = 10,
                             restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """3CosMul (Levy & Goldberg 2014): maximise prod((1+cos(w, p))/2) /
         (prod((1+cos(w, n))/2) + 1e-6), the shifted cosines gensim uses."""
@@ -275,7 +276,7 @@ def _top_k(scores, k: int, exclude, xp) -> tuple[np.ndarray, np.ndarray]:
         cols = [i for ex in exclude for i in ex if i < m]
         if rows:
             scores[xp.asarray(rows), xp.asarray(cols)] = -xp.inf
-    k = max(0, min(int(k), m))
+    k = m if k is None else max(0, min(int(k), m))  # topn=None: every word, ranked
     if k == 0:
         return np.zeros((q, 0), np.int64), np.zeros((q, 0), np.float32)
     if k < m:

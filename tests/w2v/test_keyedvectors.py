@@ -43,8 +43,11 @@ def test_most_similar_matches_gensim(pair, positive, negative, restrict):
 
 def test_most_similar_excludes_query_words_and_accepts_vectors(pair):
     ours, theirs = pair
-    hits = ours.most_similar(["w5", "w6"], topn=len(ours))
+    hits = ours.most_similar(["w5", "w6"], topn=None)
     assert {"w5", "w6"}.isdisjoint(w for w, _ in hits) and len(hits) == len(ours) - 2
+    scores = [s for _, s in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert ours.most_similar("w5", topn=0) == []
     vec = ours.vectors[5] * 2 + ours.vectors[9]
     _same(ours.most_similar([vec], topn=10), theirs.most_similar([vec], topn=10))
     assert ours.most_similar(vec, topn=1)[0][0] == theirs.most_similar([vec], topn=1)[0][0]
