@@ -2,7 +2,8 @@
 
 word2vec binary: an ASCII header ``"<count> <dim>\\n"``, then per word the UTF-8 word, one
 space, ``dim`` little-endian float32 values, and (word2vec.c) or not (gensim) a newline.
-word2vec text: the same header, then one line per word: ``word v1 ... vdim``.
+word2vec text: the same header, then one line per word: ``word v1 ... vdim`` (GloVe's
+files, which have no header, are read too).
 Parquet: columns ``word`` (string), ``count`` (int64, may be null) and ``vector``
 (fixed-size list<float32>).
 
@@ -15,6 +16,7 @@ Writers go through :mod:`gputrain.atomicfile`, so a half-written file never appe
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import warnings
@@ -48,8 +50,13 @@ def sniff_format(path: str | os.PathLike) -> str:
         if head == b"PAR1":
             return "parquet"
         f.seek(0)
-        header = f.readline(200)
-        dim = _parse_header(header, path)[1]
+        header = f.readline(_MAX_WORD_BYTES)
+        try:
+            dim = _parse_header(header, path)[1]
+        except GputrainError:
+            if _headerless_dim(header) is not None:
+                return "txt"  # GloVe: text without a header
+            raise
         first = f.readline(_MAX_WORD_BYTES + 40 * dim)
     parts = first.split()
     if len(parts) == dim + 1:
@@ -161,17 +168,26 @@ def _read_binary_records(buf, pos: int, n: int, count: int, dim: int, limit, pat
 
 
 def read_word2vec_text(path, limit: int | None = None) -> tuple[list[str], np.ndarray]:
-    """word2vec text format (a header line, then ``word v1 ... vdim`` per line)."""
+    """word2vec text format: a ``count dim`` header, then ``word v1 ... vdim`` per line.
+    Headerless files (GloVe's) are read to the end, the dimension from the first line."""
     with open(path, "rb") as f:
-        count, dim = _parse_header(f.readline(), path)
-        n = count if limit is None else min(count, limit)
-        vectors = np.empty((n, dim), dtype=np.float32)
+        first = f.readline()
+        try:
+            count, dim = _parse_header(first, path)
+            pending, line_no = [], 1
+        except GputrainError:
+            dim = _headerless_dim(first)
+            if dim is None:
+                raise
+            count, pending, line_no = None, [first], 0
+        n = count if limit is None else min(limit, count if count is not None else limit)
+        lines_in = itertools.chain(pending, f)
         raw_words: list[bytes] = []
-        line_no = 1
-        while len(raw_words) < n:
-            want = min(_TEXT_CHUNK_LINES, n - len(raw_words))
+        chunks = []
+        while n is None or len(raw_words) < n:
+            want = _TEXT_CHUNK_LINES if n is None else min(_TEXT_CHUNK_LINES, n - len(raw_words))
             lines, numbers = [], []
-            for line in f:
+            for line in lines_in:
                 line_no += 1
                 if line.strip():  # blank lines are skipped
                     lines.append(line)
@@ -179,22 +195,38 @@ def read_word2vec_text(path, limit: int | None = None) -> tuple[list[str], np.nd
                     if len(lines) == want:
                         break
             if not lines:
+                if n is None:
+                    break
                 raise GputrainError(
                     f"{path}: truncated text vector file: the header announces {count} words, "
                     f"found {len(raw_words)} (line {line_no + 1})"
                 )
-            start = len(raw_words)
-            _parse_text_chunk(lines, numbers, dim, vectors[start : start + len(lines)],
-                              raw_words, path)
-        if limit is None:
-            for line in f:
+            chunks.append(np.empty((len(lines), dim), dtype=np.float32))
+            _parse_text_chunk(lines, numbers, dim, chunks[-1], raw_words, path)
+        if limit is None and count is not None:
+            for line in lines_in:
                 line_no += 1
                 if line.strip():
                     raise GputrainError(
                         f"{path}: line {line_no}: more lines than the {count} words the "
                         "header announces"
                     )
+    if len(chunks) == 1:
+        return _decode_words(raw_words, path), chunks[0]
+    vectors = np.concatenate(chunks) if chunks else np.zeros((0, dim), np.float32)
     return _decode_words(raw_words, path), vectors
+
+
+def _headerless_dim(line: bytes) -> int | None:
+    """The dimension if ``line`` looks like ``word v1 ... vdim`` (a GloVe file), else None."""
+    parts = line.split()
+    if len(parts) < 2:
+        return None
+    try:
+        [float(p) for p in parts[1:]]
+    except ValueError:
+        return None
+    return len(parts) - 1
 
 
 def _parse_text_chunk(lines, numbers, dim, out, raw_words, path):

@@ -90,6 +90,18 @@ def test_word2vec_c_text_with_trailing_spaces(tmp_path):
     np.testing.assert_allclose(kv.vectors, [[0.001, -0.5, 0.002], [1, 2, 3]])
 
 
+def test_headerless_glove_text(tmp_path):
+    path = tmp_path / "glove.6B.3d.txt"
+    path.write_text("the 0.1 0.2 0.3\n, -1 -2 -3\n\nof 4 5 6\n")
+    kv = KeyedVectors.load(path)
+    assert kv.words == ["the", ",", "of"]
+    np.testing.assert_allclose(kv.vectors, [[0.1, 0.2, 0.3], [-1, -2, -3], [4, 5, 6]])
+    assert KeyedVectors.load(path, limit=2).words == ["the", ","]
+    path.write_text("the 0.1 0.2 0.3\nof 4 5\n")
+    with pytest.raises(GputrainError, match="line 2: expected a word and 3 numbers, got 2"):
+        KeyedVectors.load(path)
+
+
 def test_non_utf8_word_is_decoded_with_replacement_and_warned(tmp_path):
     vectors = np.ones((2, 3), np.float32)
     path = tmp_path / "latin1.bin"
