@@ -54,6 +54,7 @@ def test_pow_constant(c):
 
 def test_pow_tensor_exponent():
     assert gradcheck(ops.pow, [rand(3, 4, low=0.3, high=2.0), rand(3, 4)]) < 1e-6
+    assert gradcheck(lambda t: 2.0**t, [rand(3, 4)]) < 1e-6
 
 
 def test_neg():

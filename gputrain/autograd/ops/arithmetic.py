@@ -7,7 +7,7 @@ skip inputs that want no gradient (``self.needs_grad``).
 
 from __future__ import annotations
 
-from gputrain.autograd.tensor import Function, Tensor, unbroadcast
+from gputrain.autograd.tensor import Function, Tensor, as_tensor, unbroadcast
 
 
 class Add(Function):
@@ -126,11 +126,12 @@ def neg(a) -> Tensor:
 
 
 def pow(a, c) -> Tensor:  # noqa: A001 - the op's name
-    """``a ** c``: a constant exponent is a primitive; a tensor exponent is exp(c*log(a))."""
+    """``a ** c``: a constant exponent is a primitive; a tensor exponent is
+    exp(c * log(a)) (so ``a`` > 0)."""
     if isinstance(c, Tensor):
         from gputrain.autograd.ops.elementwise import exp, log
 
-        return exp(mul(c, log(a)))
+        return exp(mul(c, log(as_tensor(a, like=c))))
     return PowConst.apply(a, c=c)
 
 

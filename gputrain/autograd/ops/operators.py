@@ -23,6 +23,7 @@ def attach() -> None:
     T.__rtruediv__ = lambda a, b: ar.Div.apply(b, a)
     T.__neg__ = lambda a: ar.Neg.apply(a)
     T.__pow__ = lambda a, c: ar.pow(a, c)
+    T.__rpow__ = lambda a, c: ar.pow(c, a)
     T.__matmul__ = lambda a, b: ar.MatMul.apply(a, b)
     T.__rmatmul__ = lambda a, b: ar.MatMul.apply(b, a)
     T.__getitem__ = sh.getitem
