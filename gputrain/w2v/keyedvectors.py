@@ -140,7 +140,7 @@ class KeyedVectors:
                 used.append(i)
                 rows.append(self.normed[i])
             else:
-                v = xp.asarray(item, dtype=np.float32).reshape(-1)
+                v = _to_device(item, self.device, dtype=np.float32).reshape(-1)
                 if v.shape[0] != self.vector_size:
                     raise GputrainError(
                         f"query vector has {v.shape[0]} values, the vectors have "
@@ -209,7 +209,7 @@ class KeyedVectors:
         lists word indices never returned for query ``j``. Returns NumPy ``(q, k)`` indices
         and scores, best first (``-inf`` scores where fewer than ``k`` words remain)."""
         xp = get_array_module(self.vectors)
-        queries = xp.asarray(queries, dtype=np.float32)
+        queries = _to_device(queries, self.device, dtype=np.float32)
         norms = xp.linalg.norm(queries, axis=1, keepdims=True)
         queries = queries / xp.where(norms > 0, norms, 1).astype(np.float32)
         vocab = self.normed[: _restricted(len(self), restrict_vocab)]
