@@ -105,8 +105,10 @@ def coalesce_rows(rows, values, shape):
 
 
 def _use_kernel(table) -> bool:
-    """CUDA kernels take float32 tables; other dtypes on the GPU run the array code."""
-    return is_gpu_array(table) and table.dtype == numpy.float32
+    """The CUDA kernels take C-contiguous float32 (V, D) tables; anything else on the GPU
+    runs the array code."""
+    return (is_gpu_array(table) and table.dtype == numpy.float32 and table.ndim == 2
+            and table.flags.c_contiguous)
 
 
 def _kernel_args(table, rows, values):
