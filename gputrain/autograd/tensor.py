@@ -192,10 +192,13 @@ class Tensor:
         self.grad = None
 
     # -- reverse mode -------------------------------------------------------------------
-    def backward(self, grad=None) -> None:
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every reachable leaf's ``.grad``.
 
-        ``grad`` defaults to ones for a scalar (size-1) tensor.
+        ``grad`` defaults to ones for a scalar (size-1) tensor. The arrays the ops saved
+        for backward are released as the sweep passes them (so a training step does not
+        hold two batches of activations); ``retain_graph=True`` keeps them for a second
+        ``backward`` through the same graph.
         """
         if not self.requires_grad:
             raise ValueError("backward() on a tensor that does not require grad (made under "
@@ -204,8 +207,12 @@ class Tensor:
             if self.data.size != 1:
                 raise ValueError("backward() without a gradient needs a scalar tensor")
             grad = self.xp.ones_like(self.data)
-        elif isinstance(grad, Tensor):
-            grad = grad.data
+        else:
+            grad = self.xp.asarray(grad.data if isinstance(grad, Tensor) else grad,
+                                   dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): gradient shape {grad.shape} != tensor shape "
+                                 f"{self.shape}")
         order = _topological_order(self)
         grads = {id(self): grad}
         given = {id(grad)}  # arrays already handed out: a leaf never shares its .grad
@@ -220,6 +227,9 @@ class Tensor:
                         g = _owned(g, given)
                     node.grad = accumulate(node.grad, g)
                 continue
+            if fn.released:
+                raise RuntimeError("backward() through a graph a second time: its saved "
+                                   "arrays were released; pass retain_graph=True the first time")
             input_grads = fn.backward(g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -227,6 +237,8 @@ class Tensor:
                 if pg is None or not parent.requires_grad:
                     continue
                 grads[id(parent)] = accumulate(grads.get(id(parent)), pg)
+            if not retain_graph:
+                fn.release()
 
     # Operator overloads are attached by gputrain.autograd.ops (one op, one place).
 
@@ -284,6 +296,7 @@ class Function:
 
     inputs: tuple[Tensor, ...] = ()
     needs_grad: tuple[bool, ...] = ()
+    released: bool = False
 
     def __init__(self, **params):
         for key, value in params.items():
@@ -302,6 +315,12 @@ class Function:
             # backward may skip work for inputs that want no gradient (e.g. a data batch)
             fn.needs_grad = tuple(t.requires_grad for t in tensors)
         return out
+
+    def release(self) -> None:
+        """Drop the inputs and everything ``forward`` saved (after backward)."""
+        self.__dict__.clear()
+        self.inputs = ()
+        self.released = True
 
     def forward(self, *xs):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -51,6 +51,25 @@ def test_backward_twice_accumulates_into_leaves():
     np.testing.assert_allclose(x.grad, [6.0, 6.0])
 
 
+def test_graph_is_released_after_backward_unless_retained():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (ops.exp(x) * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()  # second pass through the retained graph accumulates
+    np.testing.assert_allclose(x.grad, 2 * np.exp(x.data) * (x.data + 1))
+    assert y.creator.released and y.creator.inputs == ()  # saved arrays are gone
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_backward_gradient_argument_is_checked_and_cast():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    (x * 2).backward(np.array([1.0, 2.0, 3.0]))  # float64 gradient for a float32 tensor
+    assert x.grad.dtype == np.float32
+    with pytest.raises(ValueError, match="gradient shape"):
+        (x * 2).backward(np.ones(4))
+
+
 def test_no_grad_records_nothing():
     w = Tensor(np.ones(3), requires_grad=True)
     with no_grad():
