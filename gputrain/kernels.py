@@ -38,6 +38,7 @@ NVRTC_OPTIONS = ("--std=c++17",)
 BLOCK = 256  # threads per block of the elementwise kernels
 MAX_GRID = 65535  # their grid-stride loops cover any size with at most this many blocks
 SHARED_DEFAULT = 48 * 1024  # dynamic shared memory a launch gets without opting in
+MAX_WARPS = 8  # centre words (one warp each) per block of the word2vec step
 _INT_MAX = 2**31 - 1
 
 _modules: dict = {}
@@ -139,8 +140,9 @@ def sigmoid_bce_backward(x, t, gy):
 
 
 def _row_block(classes: int) -> int:
-    """Threads per row: a multiple of 32 covering the classes, at most 1024."""
-    return min(1024, max(32, 32 * math.ceil(classes / 32)))
+    """Threads per row: a multiple of 32 covering the classes, at most 256 (wider rows
+    loop: each thread then handles several classes)."""
+    return min(256, max(32, 32 * math.ceil(classes / 32)))
 
 
 def softmax_xent_forward(logits, labels):
@@ -243,7 +245,7 @@ def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, floats_per_cen
     if batch == 0 or n_ctx == 0 or n_out == 0:
         return 0.0
     per_warp = 4 * floats_per_centre(n_ctx, n_out, dim)
-    warps = max(1, min(8, SHARED_DEFAULT // per_warp))
+    warps = max(1, min(MAX_WARPS, SHARED_DEFAULT // per_warp))
     shared = warps * per_warp
     fn = _function("w2v_step.cu", op, w_in)
     if shared > SHARED_DEFAULT:  # one big centre: opt in to more shared memory

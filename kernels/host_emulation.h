@@ -16,7 +16,8 @@
 // lanes of a warp are not in lockstep (warp-synchronous code without __syncwarp breaks, as
 // it does on Volta and later). A __syncthreads() that not every thread of a block reaches
 // hangs the launch, as it may on a GPU: run emulated kernels under a timeout.
-#pragma once
+#ifndef GPUTRAIN_HOST_EMULATION_H
+#define GPUTRAIN_HOST_EMULATION_H
 
 #include <algorithm>
 #include <atomic>
@@ -196,3 +197,5 @@ inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }
 inline float __fdividef(float a, float b) { return a / b; }
+
+#endif  // GPUTRAIN_HOST_EMULATION_H

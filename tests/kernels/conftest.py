@@ -46,7 +46,7 @@ def raw_module(emulator):
 
     def load(filename: str):
         if filename not in cache:
-            if backend.gpu_available():
+            if _on_gpu():
                 cupy = backend.cupy_module()
                 cache[filename] = cupy.RawModule(code=gpu_kernels.kernel_source(filename),
                                                  options=gpu_kernels.NVRTC_OPTIONS)
@@ -58,15 +58,25 @@ def raw_module(emulator):
     return load
 
 
+def _on_gpu() -> bool:
+    """Kernels run on the GPU when there is one, unless this is a sanitizer run."""
+    return backend.gpu_available() and not os.environ.get("GPUTRAIN_EMU_SANITIZE")
+
+
 @pytest.fixture
 def xp():
     """The array module the kernels run on here: cupy with a GPU, numpy on the emulator."""
-    return backend.cupy_module() if backend.gpu_available() else np
+    return backend.cupy_module() if _on_gpu() else np
 
 
 @pytest.fixture
 def kernels(raw_module, monkeypatch):
-    """gputrain.kernels, launching on the emulator when there is no GPU."""
-    if not backend.gpu_available():
+    """gputrain.kernels, launching on the emulator when there is no GPU. There, blocks are
+    smaller (fewer CPU threads) and grids at most 3 blocks, so each thread runs several
+    turns of its grid-stride loop and several warps share a block of the word2vec step."""
+    if not _on_gpu():
         monkeypatch.setattr(gpu_kernels, "_load_module", lambda name, like: raw_module(name))
+        monkeypatch.setattr(gpu_kernels, "MAX_GRID", 3)
+        monkeypatch.setattr(gpu_kernels, "BLOCK", 64)
+        monkeypatch.setattr(gpu_kernels, "MAX_WARPS", 3)
     return gpu_kernels

@@ -82,6 +82,34 @@ def cache_dir() -> Path:
     return path
 
 
+def _compile(argv: list[str], what: str) -> None:
+    done = subprocess.run([CXX, *argv], capture_output=True, text=True, timeout=180)
+    if done.returncode != 0:
+        raise RuntimeError(f"g++ failed on {what}:\n{done.stderr}")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _precompiled_header(flags: list[str]) -> Path:
+    """A copy of host_emulation.h with its precompiled .gch beside it (parsing the C++
+    standard headers is most of a build); g++ falls back to the text if the .gch is stale."""
+    text = HEADER.read_text()
+    key = hashlib.sha256("\0".join([text, *flags]).encode()).hexdigest()[:16]
+    folder = cache_dir() / f"pch-{key}"
+    header, gch = folder / HEADER.name, folder / (HEADER.name + ".gch")
+    if not gch.exists():
+        folder.mkdir(exist_ok=True)
+        _atomic_write(header, text)
+        tmp = gch.with_name(f"{gch.name}.{os.getpid()}.tmp")
+        _compile([*flags, "-x", "c++-header", str(header), "-o", str(tmp)], HEADER.name)
+        os.replace(tmp, gch)
+    return header
+
+
 def build(source: str, filename: str, sanitize: str | None = None) -> tuple[Path, dict]:
     """Compile ``source`` (the text of a .cu file) into a cached shared library."""
     kernels = parse_kernels(source)
@@ -89,19 +117,20 @@ def build(source: str, filename: str, sanitize: str | None = None) -> tuple[Path
         raise ValueError(f"{filename}: no extern \"C\" __global__ kernels found")
     launchers = "".join(f"GPUTRAIN_EMU_LAUNCHER({name})\n" for name in kernels)
     unit = f'#line 1 "{filename}"\n{source}\n#line 1 "<launchers>"\n{launchers}'
-    flags = ["-std=c++20", "-pthread", "-fPIC", "-shared", "-O1", "-g", "-Wall", "-Wextra"]
-    flags += ["-Werror", "-include", str(HEADER)] + _SANITIZE_FLAGS[sanitize]
+    flags = ["-std=c++20", "-pthread", "-fPIC", "-O1", "-g", "-Wall", "-Wextra", "-Werror"]
+    flags += _SANITIZE_FLAGS[sanitize]
     key = hashlib.sha256("\0".join([unit, HEADER.read_text(), *flags]).encode()).hexdigest()
     lib = cache_dir() / f"{Path(filename).stem}-{sanitize or 'plain'}-{key[:16]}.so"
     if not lib.exists():
-        cpp = lib.with_suffix(f".{os.getpid()}.cpp")
+        header = _precompiled_header(flags)
+        cpp = lib.with_name(f"{lib.stem}.{os.getpid()}.cpp")
         cpp.write_text(unit)
-        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-        done = subprocess.run([CXX, *flags, "-o", str(tmp), str(cpp)], capture_output=True,
-                              text=True, timeout=180)
-        cpp.unlink()
-        if done.returncode != 0:
-            raise RuntimeError(f"g++ failed on {filename}:\n{done.stderr}")
+        tmp = lib.with_name(f"{lib.name}.{os.getpid()}.tmp")
+        try:
+            _compile([*flags, "-shared", "-include", str(header), "-o", str(tmp), str(cpp)],
+                     filename)
+        finally:
+            cpp.unlink()
         os.replace(tmp, lib)  # atomic: a parallel session never loads half a library
     return lib, kernels
 
@@ -110,10 +139,10 @@ class EmulatedModule:
     """``cupy.RawModule`` look-alike for one .cu file, run on the CPU."""
 
     def __init__(self, code: str | None = None, path: str | Path | None = None,
-                 sanitize: str | None = None):
+                 sanitize: str | None = None, name: str = "<code>.cu"):
         if (code is None) == (path is None):
             raise ValueError("give code or path")
-        filename = str(path) if path is not None else "<code>.cu"
+        filename = str(path) if path is not None else name
         code = Path(path).read_text() if path is not None else code
         lib_path, self.kernels = build(code, filename, sanitize)
         self._lib = ctypes.CDLL(str(lib_path))
@@ -174,12 +203,18 @@ class EmulatedFunction:
                              f" shared_mem={shared_mem} (code {code})")
 
 
-def sanitizer_env(sanitize: str) -> dict[str, str]:
-    """Environment for a subprocess python that loads libraries built with ``sanitize``."""
+def sanitizer_runtime(sanitize: str) -> str | None:
+    """Path of gcc's runtime library for ``sanitize`` ("thread"/"address"), None if absent."""
     runtime = {"thread": "libtsan.so", "address": "libasan.so"}[sanitize]
-    path = subprocess.run([CXX, f"-print-file-name={runtime}"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-    env = dict(os.environ, LD_PRELOAD=path)
+    done = subprocess.run([CXX, f"-print-file-name={runtime}"], capture_output=True, text=True)
+    path = done.stdout.strip()
+    return path if done.returncode == 0 and os.path.isabs(path) else None
+
+
+def sanitizer_env(sanitize: str) -> dict[str, str]:
+    """Environment for a subprocess python that loads libraries built with ``sanitize``:
+    the runtime preloaded, reports fatal with exit code 66, libraries built sanitized."""
+    env = dict(os.environ, LD_PRELOAD=sanitizer_runtime(sanitize), GPUTRAIN_EMU_SANITIZE=sanitize)
     env["TSAN_OPTIONS"] = "halt_on_error=1 exitcode=66 report_signal_unsafe=0"
     env["ASAN_OPTIONS"] = "detect_leaks=0 halt_on_error=1 exitcode=66"
     return env
