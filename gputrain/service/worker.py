@@ -66,7 +66,11 @@ class Worker(threading.Thread):
                 self.run_job(job)
             except Exception as e:  # a bug here must not take the worker down
                 log.exception("worker %s: job %s", self.slot.name, job.id)
-                self._finish(job, JobState.FAILED, error=f"internal error: {e}"[:500])
+                try:
+                    self._finish(job, JobState.FAILED, error=f"internal error: {e}"[:500])
+                except Exception:
+                    log.exception("worker %s: could not mark job %s failed", self.slot.name,
+                                  job.id)
 
     def run_job(self, job: Job) -> None:
         job_dir = self.data.job_dir(job.id)
