@@ -120,11 +120,19 @@ def unbroadcast(grad, shape):
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    return grad if grad.shape == tuple(shape) else grad.reshape(shape)
+
+
+def array_module(a):
+    """``get_array_module`` for one array, with NumPy arrays answered first (hot path)."""
+    return numpy if type(a) is numpy.ndarray else get_array_module(a)
 
 
 def as_array(value, like=None, dtype=None):
     """Python numbers and lists become float32 arrays (on ``like``'s device when given)."""
+    if dtype is None and type(value) is numpy.ndarray and (like is None or type(like) is
+                                                            numpy.ndarray):
+        return value  # the common case, first
     xp = get_array_module(like) if like is not None else get_array_module(value)
     if isinstance(value, numpy.generic) and dtype is None and like is None:
         return numpy.asarray(value)  # a NumPy scalar (e.g. a reduction) keeps its dtype
@@ -168,7 +176,7 @@ class Tensor:
 
     @property
     def xp(self):
-        return get_array_module(self.data)
+        return array_module(self.data)
 
     def __len__(self):
         return len(self.data)
@@ -295,25 +303,35 @@ class Function:
     """
 
     inputs: tuple[Tensor, ...] = ()
-    needs_grad: tuple[bool, ...] = ()
+    needs_grad: list[bool] | tuple = ()
     released: bool = False
 
     def __init__(self, **params):
-        for key, value in params.items():
-            setattr(self, key, value)
+        self.__dict__.update(params)
 
     @classmethod
     def apply(cls, *inputs, **params) -> Tensor:
+        # this runs for every op of every step: keep the common path (all inputs are
+        # tensors) free of per-input conversions
         fn = cls(**params)
-        like = next((t for t in inputs if isinstance(t, Tensor)), None)
-        tensors = tuple(as_tensor(x, like=like) for x in inputs)
-        out = Tensor(fn.forward(*(t.data for t in tensors)))
-        if is_grad_enabled() and any(t.requires_grad for t in tensors):
+        tensors = inputs
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                like = next((t for t in inputs if isinstance(t, Tensor)), None)
+                tensors = tuple(as_tensor(x, like=like) for x in inputs)
+                break
+        y = fn.forward(*[t.data for t in tensors])
+        out = Tensor.__new__(Tensor)
+        out.data = y if type(y) is numpy.ndarray else as_array(y)
+        out.grad = out.name = out.creator = None
+        needs = [t.requires_grad for t in tensors]
+        out.requires_grad = False
+        if any(needs) and is_grad_enabled():
             out.requires_grad = True
             out.creator = fn
             fn.inputs = tensors
             # backward may skip work for inputs that want no gradient (e.g. a data batch)
-            fn.needs_grad = tuple(t.requires_grad for t in tensors)
+            fn.needs_grad = needs
         return out
 
     def release(self) -> None:

@@ -5,7 +5,7 @@ and dropout (a multiplication by a constant random mask).
 from __future__ import annotations
 
 from gputrain.autograd.tensor import Function, Tensor
-from gputrain.backend import get_array_module as _xp
+from gputrain.autograd.tensor import array_module as _xp
 
 
 def stable_sigmoid(x):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gputrain.autograd.tensor import Function, Tensor
-from gputrain.backend import get_array_module as _xp
+from gputrain.autograd.tensor import array_module as _xp
 
 
 class Exp(Function):

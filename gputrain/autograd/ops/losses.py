@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy
 
 from gputrain.autograd.tensor import Function, Tensor
-from gputrain.backend import get_array_module as _xp
+from gputrain.autograd.tensor import array_module as _xp
 from gputrain.backend import is_gpu_array
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -84,15 +84,15 @@ def _reduce(loss, reduction):
 
 
 def _expand(gy, shape, reduction):
-    """The per-element upstream gradient of a reduced loss."""
-    xp = _xp(gy)
+    """The per-element upstream gradient of a reduced loss (a contiguous array)."""
     if reduction == "none":
         return gy
     size = 1
     for n in shape:
         size *= n
-    scale = gy / size if reduction == "mean" else gy
-    return xp.broadcast_to(scale.astype(gy.dtype, copy=False), shape)
+    g = _xp(gy).empty(shape, dtype=gy.dtype)
+    g[...] = gy / size if reduction == "mean" else gy  # no host sync on the GPU
+    return g
 
 
 def _check_reduction(reduction):
