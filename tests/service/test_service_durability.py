@@ -100,3 +100,31 @@ def test_sigterm_checkpoints_requeues_and_exits_in_time(start_server, tmp_path, 
         job = api.get(f"/jobs/{job_id}").json()
     assert job["state"] == "succeeded" and job["attempts"] == 2, job
     assert starts(events)[-1]["resumed_words"] == stopped_at > 0
+
+
+def test_a_second_signal_exits_at_once_and_the_job_runs_again_later(start_server, tmp_path,
+                                                                    make_table, waiter):
+    data = tmp_path / "data"
+    server = start_server(data, "--workers", "1")
+    with server.client() as api:
+        api.put("/inputs/t.csv", content=make_table(tmp_path / "t.csv", rows=200).read_bytes())
+        job_id = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": {
+            "label": "label", "epochs": 100000, "hidden": "4"}}).json()["id"]
+        waiter(lambda: api.get(f"/jobs/{job_id}").json()["progress"] > 0, 60, "progress")
+    db = sqlite3.connect(data / "jobs.sqlite3")
+    trainer_pid = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+    db.close()
+    t0 = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(10) == 128 + signal.SIGINT
+    assert time.monotonic() - t0 < 5
+    waiter(lambda: not alive(trainer_pid), 5, "the trainer to be killed")
+    assert state_on_disk(data, job_id) == ("running", 1)  # left for the next start
+
+    again = start_server(data, "--workers", "1")
+    with again.client() as api:
+        waiter(lambda: api.get(f"/jobs/{job_id}").json()["attempts"] == 2, 60, "a second run")
+        assert api.post(f"/jobs/{job_id}/cancel").status_code == 200
+        waiter(lambda: api.get(f"/jobs/{job_id}").json()["state"] == "cancelled", 30, "cancel")
