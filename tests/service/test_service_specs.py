@@ -76,3 +76,24 @@ def test_job_argv_sets_outputs_and_resumes_from_a_checkpoint(inputs, tmp_path):
     argv, resuming = specs.job_argv(JobKind.MLP, "t.csv", {"label": "label"}, job_dir,
                                     inputs, "cpu", events)
     assert resuming and argv[-2:] == ["--resume", str(job_dir / "model")]
+
+
+def test_w2v_jobs_checkpoint_by_default_and_resume_with_the_flag(inputs, tmp_path):
+    (inputs / "c.txt").write_text("a b c\n")
+    job_dir = tmp_path / "jobs" / "w"
+    argv, resuming = specs.job_argv(JobKind.W2V, "c.txt", {"dim": 8}, job_dir, inputs, "cpu",
+                                    job_dir / "e.jsonl")
+    joined = " ".join(argv)
+    assert f"-o {job_dir / 'vectors.bin'}" in joined and "--dim 8" in joined
+    assert "--checkpoint-every 20000000" in joined and "--quiet" in argv
+    assert "--resume" not in argv and not resuming
+    argv, _ = specs.job_argv(JobKind.W2V, "c.txt", {"checkpoint_every": 500, "cbow": True},
+                             job_dir, inputs, "cpu", job_dir / "e.jsonl")
+    assert "--checkpoint-every 500" in " ".join(argv) and "--cbow" in argv
+    with pytest.raises(specs.SpecError, match="set by the service"):
+        specs.validate(JobKind.W2V, "c.txt", {"checkpoint_dir": "/tmp/x"}, inputs, job_dir)
+    (job_dir / "vectors.bin.ckpt").mkdir(parents=True)
+    (job_dir / "vectors.bin.ckpt" / "checkpoint.npz").write_bytes(b"")
+    argv, resuming = specs.job_argv(JobKind.W2V, "c.txt", {}, job_dir, inputs, "cpu",
+                                    job_dir / "e.jsonl")
+    assert resuming and argv[-1] == "--resume"
