@@ -81,6 +81,14 @@ def test_eval_table_and_json(capsys, vectors, tmp_path):
     assert data["pairs"][0]["spearman"] > 0.5
 
 
+def test_non_utf8_words_warn_once_on_one_line(capsys, tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("3 2\ncaf\xe9 1 0\ntea 0.9 0.1\nrice 0 1\n".encode("latin-1"))
+    code, out, err = run(capsys, "neighbors", path, "tea", "-n", "1")
+    assert code == 0 and "caf\ufffd" in out
+    assert err.count("warning:") == 1 and "not valid UTF-8" in err and len(err.splitlines()) == 1
+
+
 def _is_png(path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
