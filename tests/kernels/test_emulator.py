@@ -6,6 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+# A kernel whose threads miss a barrier hangs the emulator inside a C call, where only the
+# thread method of pytest-timeout can stop it.
+pytestmark = pytest.mark.timeout(120, method="thread")
+
 PROBE = r"""
 __device__ __forceinline__ float lane_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
@@ -82,3 +86,30 @@ def test_kernel_signatures_are_parsed(emulator):
     assert [(p.name, p.dtype, p.pointer, p.const) for p in params] == [
         ("a", np.float32, True, True), ("n", np.int32, False, False),
         ("lr", np.float32, False, False)]
+
+
+DIVERGENT = r"""
+extern "C" __global__ void divergent(float* x) {
+  if (threadIdx.x < 16) __syncthreads();  // half the block never reaches the barrier
+  x[threadIdx.x] = 1.0f;
+}
+"""
+
+
+@pytest.mark.slow
+def test_divergent_barrier_hangs_and_only_a_timeout_ends_it(emulator):
+    """The known limit of the emulator, and why every emulated test runs under a timeout."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    emulator.EmulatedModule(code=DIVERGENT)  # build here; the child only loads it
+    child = ("import sys, numpy as np; import emulator;"
+             "m = emulator.EmulatedModule(code=sys.argv[1]);"
+             "print('launching', flush=True);"
+             "m.get_function('divergent')((1,), (32,), (np.zeros(32, np.float32),));"
+             "print('finished')")
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        subprocess.run([sys.executable, "-c", child, DIVERGENT], capture_output=True,
+                       timeout=10, cwd=Path(__file__).resolve().parent)
+    assert b"launching" in (info.value.stdout or b"")  # it hung in the launch, not before

@@ -14,6 +14,9 @@ from gputrain.optim import sparse as twin_sparse
 from gputrain.w2v import step as twin_step
 
 RTOL, ATOL = 1e-5, 1e-6
+# A kernel whose threads miss a barrier hangs the emulator inside a C call, where only the
+# thread method of pytest-timeout can stop it.
+pytestmark = pytest.mark.timeout(120, method="thread")
 
 
 def close(got, want, rtol=RTOL, atol=ATOL):
