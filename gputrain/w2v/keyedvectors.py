@@ -120,7 +120,8 @@ class KeyedVectors:
         """Unit-length rows (zero rows stay zero), computed once."""
         if self._normed is None:
             xp = get_array_module(self.vectors)
-            norms = xp.linalg.norm(self.vectors, axis=1, keepdims=True)
+            v = self.vectors  # einsum: no (n, dim) temporary for the squares
+            norms = xp.sqrt(xp.einsum("ij,ij->i", v, v))[:, None]
             self._normed = self.vectors / xp.where(norms > 0, norms, 1).astype(np.float32)
         return self._normed
 
