@@ -11,15 +11,19 @@ Readers return ``(words, vectors, counts)`` with ``vectors`` a NumPy float32 mat
 ``counts`` an int64 array or None. A truncated or malformed file raises
 :class:`~gputrain.errors.GputrainError` naming the file and where (line, byte offset, word
 index). Words that are not valid UTF-8 are decoded with replacement characters.
-Writers go through :mod:`gputrain.atomicfile`, so a half-written file never appears.
+Gzip-compressed word2vec files (``GoogleNews-vectors-negative300.bin.gz``) are read as they
+are. Writers go through :mod:`gputrain.atomicfile`, so a half-written file never appears.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import itertools
 import mmap
 import os
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +47,25 @@ def format_from_suffix(path: str | os.PathLike, fmt: str | None = None) -> str:
     return _SUFFIXES.get(Path(path).suffix.lower(), "bin")
 
 
+def _is_gzip(path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+@contextlib.contextmanager
+def _open_maybe_gzip(path):
+    """``open(path, "rb")``, through gzip when the file is gzip-compressed; a damaged
+    archive becomes a GputrainError."""
+    try:
+        with (gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")) as f:
+            yield f
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise GputrainError(f"{path}: damaged gzip file ({e})") from None
+
+
 def sniff_format(path: str | os.PathLike) -> str:
     """The format of an existing file, from its content (the suffix can lie)."""
-    with open(path, "rb") as f:
+    with _open_maybe_gzip(path) as f:
         head = f.read(4)
         if head == b"PAR1":
             return "parquet"
@@ -116,6 +136,21 @@ def read_word2vec_binary(path, limit: int | None = None) -> tuple[list[str], np.
     The file is memory-mapped; each record costs one ``find`` for the space after the word
     and one memcpy of its ``4 * dim`` bytes into the result (no per-value Python work).
     """
+    if _is_gzip(path):
+        with _open_maybe_gzip(path) as f:
+            header = f.readline()
+            count, dim = _parse_header(header, path)
+            n = count if limit is None else min(count, limit)
+            if limit is None:
+                data = f.read()
+            else:  # decompress only about what the first n records need
+                data = f.read(n * (4 * dim + 64))
+                try:
+                    return _read_binary_records(data, 0, len(header), n, count, dim, limit,
+                                                path)
+                except GputrainError:  # longer words than guessed: read the rest
+                    data += f.read()
+        return _read_binary_records(data, 0, len(header), n, count, dim, limit, path)
     with open(path, "rb") as f:
         header = f.readline()
         count, dim = _parse_header(header, path)
@@ -127,10 +162,12 @@ def read_word2vec_binary(path, limit: int | None = None) -> tuple[list[str], np.
         # MAP_POPULATE (Linux) reads the file in ahead of the loop instead of page by page
         flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
         with mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ) as buf:
-            return _read_binary_records(buf, len(header), n, count, dim, limit, path)
+            return _read_binary_records(buf, len(header), 0, n, count, dim, limit, path)
 
 
-def _read_binary_records(buf, pos: int, n: int, count: int, dim: int, limit, path):
+def _read_binary_records(buf, pos: int, base: int, n: int, count: int, dim: int, limit, path):
+    """Parse ``n`` records from ``buf[pos:]``; ``base + offset`` is the offset in the file
+    (of its uncompressed content) for messages."""
     rec = 4 * dim
     vectors = np.empty((n, dim), dtype="<f4")
     out = memoryview(vectors).cast("B")
@@ -157,12 +194,13 @@ def _read_binary_records(buf, pos: int, n: int, count: int, dim: int, limit, pat
         malformed = size - pos >= _MAX_WORD_BYTES and buf.find(b" ", pos, size) >= 0
         raise GputrainError(
             f"{path}: {'malformed' if malformed else 'truncated'} binary vector file at word "
-            f"{i} of {count} (byte offset {pos}): expected '<word> ' and {rec} bytes of floats"
+            f"{i} of {count} (byte offset {base + pos}): expected '<word> ' and {rec} bytes "
+            "of floats"
         )
     if limit is None and buf[pos:].strip():
         raise GputrainError(
             f"{path}: unexpected data after the {count} words the header announces "
-            f"(byte offset {pos})"
+            f"(byte offset {base + pos})"
         )
     return _decode_words(raw_words, path), vectors.astype(np.float32, copy=False)
 
@@ -170,7 +208,7 @@ def _read_binary_records(buf, pos: int, n: int, count: int, dim: int, limit, pat
 def read_word2vec_text(path, limit: int | None = None) -> tuple[list[str], np.ndarray]:
     """word2vec text format: a ``count dim`` header, then ``word v1 ... vdim`` per line.
     Headerless files (GloVe's) are read to the end, the dimension from the first line."""
-    with open(path, "rb") as f:
+    with _open_maybe_gzip(path) as f:
         first = f.readline()
         try:
             count, dim = _parse_header(first, path)
@@ -331,6 +369,8 @@ def _drop_duplicates(words, vectors, counts, path):
 
 def write_vectors(path, words, vectors, counts=None, fmt: str | None = None) -> str:
     """Write a vector file atomically; returns the format used."""
+    if Path(path).suffix.lower() == ".gz":
+        raise GputrainError(f"{path}: writing compressed vector files is not supported")
     fmt = format_from_suffix(path, fmt)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     for w in words:

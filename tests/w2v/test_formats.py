@@ -1,5 +1,6 @@
 """Vector files: round trips, files written by gensim / word2vec.c, and bad files."""
 
+import gzip
 import struct
 
 import numpy as np
@@ -88,6 +89,23 @@ def test_word2vec_c_text_with_trailing_spaces(tmp_path):
     kv = KeyedVectors.load(path)
     assert kv.words == ["</s>", "king"]
     np.testing.assert_allclose(kv.vectors, [[0.001, -0.5, 0.002], [1, 2, 3]])
+
+
+@pytest.mark.parametrize("suffix", [".bin", ".txt"])
+def test_gzip_compressed_files_are_read(tmp_path, kv, suffix):
+    plain = tmp_path / f"v{suffix}"
+    kv.save(plain)
+    packed = tmp_path / f"v{suffix}.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    back = KeyedVectors.load(packed)
+    assert back.words == kv.words
+    np.testing.assert_array_equal(back.vectors, kv.vectors)
+    assert KeyedVectors.load(packed, limit=3).words == kv.words[:3]
+    packed.write_bytes(gzip.compress(plain.read_bytes())[:-20])  # cut inside the archive
+    with pytest.raises(GputrainError, match="damaged gzip file"):
+        KeyedVectors.load(packed)
+    with pytest.raises(GputrainError, match="writing compressed vector files is not supported"):
+        kv.save(tmp_path / "out.bin.gz")
 
 
 def test_headerless_glove_text(tmp_path):
