@@ -131,8 +131,9 @@ class KeyedVectors:
         """Cosine similarity of two words."""
         return float(self.normed[self.index_of(a)] @ self.normed[self.index_of(b)])
 
-    def _as_unit_rows(self, items) -> tuple[object, list[int]]:
-        """Normalised vectors for words or raw vectors, and the indices of the words."""
+    def _query_rows(self, items) -> tuple[object, list[int]]:
+        """Rows for query items: a word's unit vector, a vector as given (gensim's
+        convention), and the indices of the words."""
         xp = get_array_module(self.vectors)
         rows, used = [], []
         for item in items:
@@ -147,19 +148,19 @@ class KeyedVectors:
                         f"query vector has {v.shape[0]} values, the vectors have "
                         f"{self.vector_size}"
                     )
-                rows.append(_unit(v, xp))
+                rows.append(v)
         return (xp.stack(rows) if rows else xp.zeros((0, self.vector_size), np.float32)), used
 
     def most_similar(self, positive=None, negative=(), topn: int | None = 10,
                      restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """3CosAdd: words closest to the mean of ``positive`` minus ``negative`` (words or
-        vectors), excluding the query words; ``[(word, cosine), ...]`` best first
-        (``topn=None``: all words)."""
+        """3CosAdd: words closest to the mean of ``positive`` minus ``negative`` (words, as
+        unit vectors, or vectors, as given), excluding the query words;
+        ``[(word, cosine), ...]`` best first (``topn=None``: all words)."""
         positive, negative = _as_list(positive), _as_list(negative)
         if not positive and not negative:
             raise GputrainError("most_similar needs at least one positive or negative word")
-        pos, used_p = self._as_unit_rows(positive)
-        neg, used_n = self._as_unit_rows(negative)
+        pos, used_p = self._query_rows(positive)
+        neg, used_n = self._query_rows(negative)
         query = _unit(pos.sum(axis=0) - neg.sum(axis=0), get_array_module(pos))
         idx, scores = self.top_similar(query[None, :], topn, restrict_vocab,
                                        exclude=[used_p + used_n])
@@ -172,8 +173,8 @@ class KeyedVectors:
         positive, negative = _as_list(positive), _as_list(negative)
         if not positive:
             raise GputrainError("most_similar_cosmul needs at least one positive word")
-        pos, used_p = self._as_unit_rows(positive)
-        neg, used_n = self._as_unit_rows(negative)
+        pos, used_p = self._query_rows(positive)
+        neg, used_n = self._query_rows(negative)
         xp = get_array_module(pos)
         m = _restricted(len(self), restrict_vocab)
         vocab = self.normed[:m]
@@ -188,7 +189,7 @@ class KeyedVectors:
         words = _as_list(words)
         if not words:
             raise GputrainError("doesnt_match needs at least one word")
-        rows, _ = self._as_unit_rows([str(w) for w in words])
+        rows, _ = self._query_rows([str(w) for w in words])
         xp = get_array_module(rows)
         dists = to_cpu(rows @ _unit(rows.mean(axis=0), xp))
         return sorted(zip(dists.tolist(), words, strict=True))[0][1]
@@ -197,7 +198,7 @@ class KeyedVectors:
         """Neighbours of many words (each excluded from its own list) or of the rows of an
         ``(q, dim)`` matrix at once: a list of ``[(word, cosine), ...]`` per query."""
         if isinstance(queries, (list, tuple)) and all(isinstance(q, str) for q in queries):
-            rows, used = self._as_unit_rows(queries)
+            rows, used = self._query_rows(queries)
             exclude = [[i] for i in used]
         else:
             rows, exclude = queries, None

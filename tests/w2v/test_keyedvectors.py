@@ -41,6 +41,7 @@ def test_most_similar_matches_gensim(pair, positive, negative, restrict):
           theirs.most_similar(positive, negative, topn=15, restrict_vocab=restrict))
 
 
+@pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`")
 def test_most_similar_excludes_query_words_and_accepts_vectors(pair):
     ours, theirs = pair
     hits = ours.most_similar(["w5", "w6"], topn=None)
@@ -51,6 +52,10 @@ def test_most_similar_excludes_query_words_and_accepts_vectors(pair):
     vec = ours.vectors[5] * 2 + ours.vectors[9]
     _same(ours.most_similar([vec], topn=10), theirs.most_similar([vec], topn=10))
     assert ours.most_similar(vec, topn=1)[0][0] == theirs.most_similar([vec], topn=1)[0][0]
+    mixed = (["w1", vec], ["w2"])  # a vector counts with its own length, as in gensim
+    _same(ours.most_similar(*mixed, topn=10), theirs.most_similar(*mixed, topn=10))
+    _same(ours.most_similar_cosmul(*mixed, topn=10),
+          theirs.most_similar_cosmul(*mixed, topn=10))
 
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`")
