@@ -12,7 +12,10 @@ from gputrain.errors import GputrainError
 from gputrain.w2v import formats
 from gputrain.w2v.keyedvectors import KeyedVectors
 
-gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
+
+@pytest.fixture
+def gensim_kv():
+    return pytest.importorskip("gensim.models.keyedvectors")
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ def test_format_comes_from_suffix_or_argument_and_load_sniffs_content(tmp_path, 
 
 
 @pytest.mark.parametrize("binary", [True, False])
-def test_gensim_reads_ours_and_we_read_gensims(tmp_path, kv, binary):
+def test_gensim_reads_ours_and_we_read_gensims(tmp_path, kv, binary, gensim_kv):
     ours = tmp_path / ("ours.bin" if binary else "ours.txt")
     kv.save(ours)
     g = gensim_kv.KeyedVectors.load_word2vec_format(str(ours), binary=binary)
