@@ -10,7 +10,9 @@ step with ``g = grad`` (weight_decay defaults to 0.01, as in PyTorch).
 Sparse gradients (``SparseGrad``) are applied lazily, like PyTorch's ``SparseAdam``: only
 the touched rows' moments decay and only touched rows move (``sparse.adam_rows``); the
 weight decay (L2 for Adam, decoupled for AdamW) also acts on the touched rows only. This
-differs from the dense rule for rows that were touched before but not now.
+differs from the dense rule for rows that were touched before but not now. (PyTorch's
+SparseAdam also moves eps outside the bias correction; we keep dense Adam's formula, so a
+step that touches every row is exactly the dense step.)
 """
 
 from __future__ import annotations

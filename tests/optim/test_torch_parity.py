@@ -42,12 +42,15 @@ def test_matches_torch_optim(name, kw, tname, tkw):
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name, tname, tkw", [
-    ("adam", "SparseAdam", {"lr": 0.01}),
-    ("adagrad", "Adagrad", {"lr": 0.1}),
-    ("sgd", "SGD", {"lr": 0.1}),
+# SparseAdam puts eps outside the bias correction (lr*sqrt(bc2)/bc1 * m/(sqrt(v)+eps));
+# ours keeps dense Adam's m_hat/(sqrt(v_hat)+eps) so that lazy == dense when every row is
+# touched. With eps = 1e-8 the two differ in the 7th digit.
+@pytest.mark.parametrize("name, tname, tkw, rtol", [
+    ("adam", "SparseAdam", {"lr": 0.01}, 1e-5),
+    ("adagrad", "Adagrad", {"lr": 0.1}, 1e-10),
+    ("sgd", "SGD", {"lr": 0.1}, 1e-10),
 ])
-def test_sparse_rows_match_torch(name, tname, tkw):
+def test_sparse_rows_match_torch(name, tname, tkw, rtol):
     rng = np.random.default_rng(1)
     w0 = rng.normal(size=(8, 3))
     ours = Tensor(w0.copy(), requires_grad=True)
@@ -60,6 +63,7 @@ def test_sparse_rows_match_torch(name, tname, tkw):
         ours.grad = SparseGrad(rows, values, (8, 3))
         opt.step()
         theirs.grad = torch.sparse_coo_tensor(torch.tensor(rows)[None], torch.tensor(values),
-                                              (8, 3))
+                                              (8, 3), check_invariants=True)
         topt.step()
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(ours.data[6:], w0[6:])
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=rtol, atol=1e-12)
