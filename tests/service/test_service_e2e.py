@@ -113,3 +113,6 @@ def test_a_failing_job_ends_failed_with_its_error_and_the_worker_goes_on(start_s
         assert r.returncode == 1 and "no_such_column" in r.stdout
         r = gputrain("jobs", "show", "nope", server=server)
         assert r.returncode == 2 and r.stderr.startswith("error: server said 404")
+        r = gputrain("jobs", "submit", "mlp", "t.csv", "-p", "epochs=many", server=server)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1
+        assert r.stderr.startswith("error: server said 422 for POST /jobs: params.epochs: ")
