@@ -60,6 +60,7 @@ class LiveJob:
     progress: float = 0.0
     metrics: dict = field(default_factory=dict)
     words_seen: int = 0  # trained-word count at the last look (cumulative, from the trainer)
+    diverged: str | None = None  # why training cannot go on (a NaN/infinite loss), if so
 
     def apply(self, events: list[dict]) -> int:
         """Fold ``events`` in; return how many words were trained since the last look."""
@@ -73,6 +74,10 @@ class LiveJob:
             for key, value in event.items():
                 if key not in _NOT_METRICS and _finite(value):
                     self.metrics[key] = value
+            loss = event.get("loss")
+            if isinstance(loss, float) and not math.isfinite(loss) and self.diverged is None:
+                self.diverged = (f"training diverged: loss is {loss} at "
+                                 f"{100 * self.progress:.1f}% (lower the learning rate)")
             if kind == "checkpoint":
                 self.metrics["checkpoint_time"] = event.get("time")
             words = event.get("words")

@@ -101,7 +101,9 @@ class Worker(threading.Thread):
             self.proc = None
             self.metrics.board.finish(job.id)
         self._absorb(job, tail, live)
-        if rc == 0:
+        if live.diverged:
+            self._finish(job, JobState.FAILED, error=live.diverged, metrics=live.metrics)
+        elif rc == 0:
             self._finish(job, JobState.SUCCEEDED, progress=1.0, metrics=live.metrics)
         elif cancelled:
             self._finish(job, JobState.CANCELLED, error="cancelled", metrics=live.metrics)
@@ -123,6 +125,9 @@ class Worker(threading.Thread):
             except subprocess.TimeoutExpired:
                 pass
             self._absorb(job, tail, live)
+            if live.diverged:  # a NaN loss never recovers: no checkpoint worth writing
+                signal_group(proc.pid, signal.SIGKILL)
+                return proc.wait(), cancelled
             now = time.monotonic()
             if not cancelled and self._cancel_requested(job.id):
                 cancelled = True

@@ -102,6 +102,8 @@ def test_a_failing_job_ends_failed_with_its_error_and_the_worker_goes_on(start_s
         api.put("/inputs/t.csv", content=make_table(tmp_path / "t.csv", rows=30).read_bytes())
         bad = api.post("/jobs", json={"kind": "mlp", "input": "t.csv",
                                       "params": {"label": "no_such_column"}}).json()
+        nan = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": {
+            "label": "label", "epochs": 3, "optimizer": "sgd", "lr": 1e30}}).json()
         good = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": {
             "label": "label", "epochs": 1, "hidden": "4"}}).json()
         r = gputrain("jobs", "wait", good["id"], "--timeout", "120", server=server)
@@ -109,6 +111,9 @@ def test_a_failing_job_ends_failed_with_its_error_and_the_worker_goes_on(start_s
         failed = api.get(f"/jobs/{bad['id']}").json()
         assert failed["state"] == "failed"
         assert "no_such_column" in failed["error"] and "\n" not in failed["error"]
+        diverged = api.get(f"/jobs/{nan['id']}").json()
+        assert diverged["state"] == "failed", diverged  # the trainer itself exits 0 on NaN
+        assert diverged["error"].startswith("training diverged: loss is nan")
         r = gputrain("jobs", "wait", bad["id"], server=server)
         assert r.returncode == 1 and "no_such_column" in r.stdout
         r = gputrain("jobs", "show", "nope", server=server)

@@ -41,3 +41,12 @@ def test_resume_point_is_the_last_checkpoint(tmp_path):
     assert resume_point(path) == 300
     live = LiveJob("w2v", words_seen=resume_point(path))
     assert live.apply([{"event": "progress", "progress": 0.5, "words": 500}]) == 200
+
+
+def test_a_nan_loss_marks_the_run_as_diverged():
+    live = LiveJob("mlp")
+    live.apply([{"event": "progress", "progress": 0.5, "epoch": 3, "loss": 0.7}])
+    assert live.diverged is None
+    live.apply([{"event": "progress", "progress": 0.75, "epoch": 4, "loss": float("nan")}])
+    assert live.diverged == "training diverged: loss is nan at 75.0% (lower the learning rate)"
+    assert live.metrics["loss"] == 0.7
