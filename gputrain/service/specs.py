@@ -117,11 +117,12 @@ def params_argv(command: click.Command, params: dict, inputs_dir: Path,
                 words = [str(resolve_input(inputs_dir, w)) for w in words]
             except UnsafePath as e:
                 raise SpecPathError(field, str(e)) from None
-        if param.nargs != 1 and not param.multiple:
-            argv += [param.opts[0], *words]
-        else:
-            for word in words:
-                argv += [param.opts[0], word]
+        name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+        if param.nargs != 1:
+            argv += [name, *words]
+        else:  # --name=value: a value starting with "-" can never pass for an option
+            argv += [f"{name}={word}" if name.startswith("--") else f"{name}{word}"
+                     for word in words]
     return argv
 
 

@@ -20,14 +20,13 @@ def mlp_argv(params, inputs):
 def test_params_become_the_cli_options(inputs):
     argv = mlp_argv({"epochs": 2, "batch_size": 16, "hidden": "8,4", "quiet": True,
                      "lr": 0.01}, inputs)
-    assert argv == ["--epochs", "2", "--batch-size", "16", "--hidden", "8,4", "--quiet",
-                    "--lr", "0.01"]
+    assert argv == ["--epochs=2", "--batch-size=16", "--hidden=8,4", "--quiet", "--lr=0.01"]
     assert mlp_argv({"quiet": False}, inputs) == []  # a plain flag left off
 
 
 def test_file_options_must_name_inputs(inputs):
     argv = mlp_argv({"test": "t.csv"}, inputs)
-    assert argv == ["--test", str((inputs / "t.csv").resolve())]
+    assert argv == [f"--test={(inputs / 't.csv').resolve()}"]
     with pytest.raises(specs.SpecPathError) as e:
         mlp_argv({"test": "../../etc/passwd"}, inputs)
     assert e.value.field == "params.test"
@@ -47,6 +46,12 @@ def test_bad_params_name_the_field(inputs, params, field, reason):
     with pytest.raises(specs.SpecError, match=reason) as e:
         mlp_argv(params, inputs)
     assert e.value.field == field
+
+
+def test_values_that_look_like_options_stay_values(inputs, tmp_path):
+    argv = mlp_argv({"label": "--events=/etc/x"}, inputs)
+    assert argv == ["--label=--events=/etc/x"]
+    specs.validate(JobKind.MLP, "t.csv", {"label": "-o"}, inputs, tmp_path / "j")
 
 
 def test_validate_parses_with_the_real_command(inputs, tmp_path):
@@ -84,12 +89,12 @@ def test_w2v_jobs_checkpoint_by_default_and_resume_with_the_flag(inputs, tmp_pat
     argv, resuming = specs.job_argv(JobKind.W2V, "c.txt", {"dim": 8}, job_dir, inputs, "cpu",
                                     job_dir / "e.jsonl")
     joined = " ".join(argv)
-    assert f"-o {job_dir / 'vectors.bin'}" in joined and "--dim 8" in joined
-    assert "--checkpoint-every 20000000" in joined and "--quiet" in argv
+    assert f"-o {job_dir / 'vectors.bin'}" in joined and "--dim=8" in joined
+    assert "--checkpoint-every=20000000" in joined and "--quiet" in argv
     assert "--resume" not in argv and not resuming
     argv, _ = specs.job_argv(JobKind.W2V, "c.txt", {"checkpoint_every": 500, "cbow": True},
                              job_dir, inputs, "cpu", job_dir / "e.jsonl")
-    assert "--checkpoint-every 500" in " ".join(argv) and "--cbow" in argv
+    assert "--checkpoint-every=500" in argv and "--cbow" in argv
     with pytest.raises(specs.SpecError, match="set by the service"):
         specs.validate(JobKind.W2V, "c.txt", {"checkpoint_dir": "/tmp/x"}, inputs, job_dir)
     (job_dir / "vectors.bin.ckpt").mkdir(parents=True)
