@@ -42,6 +42,7 @@ MAX_WARPS = 8  # centre words (one warp each) per block of the word2vec step
 _INT_MAX = 2**31 - 1
 
 _modules: dict = {}
+_functions: dict = {}
 _lock = threading.Lock()
 
 
@@ -76,7 +77,14 @@ def _load_module(filename: str, like):
 
 
 def _function(filename: str, name: str, like):
-    return _load_module(filename, like).get_function(name)
+    """The kernel ``name`` of ``filename`` on ``like``'s device (memoized: cupy's
+    ``get_function`` builds a new RawKernel object on every call)."""
+    module = _load_module(filename, like)
+    key = (id(module), name)
+    entry = _functions.get(key)
+    if entry is None:
+        entry = _functions[key] = (module, module.get_function(name))  # module kept alive
+    return entry[1]
 
 
 def _check(op: str, what: str, a, dtype, ndim: int | None = None):

@@ -178,3 +178,12 @@ def test_bad_arrays_are_refused_before_launch(kernels, xp, call, message):
     with pytest.raises(GputrainError, match=None) as info:
         call(kernels, xp)
     assert message in str(info.value)
+
+
+def test_host_arrays_without_a_gpu_get_a_clear_error():
+    """Outside the emulated tests, gputrain.kernels launches only on CuPy arrays."""
+    from gputrain import kernels as real
+
+    table = np.zeros((4, 3), np.float32)
+    with pytest.raises(GputrainError, match="needs CuPy arrays on a CUDA device, got ndarray"):
+        real.sgd_rows(table, np.zeros(2, np.int32), np.zeros((2, 3), np.float32), 0.1)
