@@ -30,15 +30,21 @@ def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
 
 
 def negative_table(counts: np.ndarray, ns_exponent: float) -> np.ndarray:
-    """Cumulative distribution of ``count ** ns_exponent`` (float64, last entry 1)."""
+    """word2vec.c's unigram table: word ids repeated in proportion to ``count **
+    ns_exponent`` (int32, 100 entries per word, between 1M and 20M entries), so a negative
+    is one uniform integer and one lookup. Words below one entry's share are never drawn."""
     weights = np.asarray(counts, dtype=np.float64) ** ns_exponent
-    cum = np.cumsum(weights)
-    return cum / cum[-1]
+    size = int(min(20_000_000, max(1_000_000, 100 * len(weights))))
+    share = weights / weights.sum() * size
+    reps = np.floor(share).astype(np.int64)
+    short = size - int(reps.sum())  # hand the rounding remainder to the largest fractions
+    if short > 0:
+        reps[np.argsort(reps - share)[:short]] += 1
+    return np.repeat(np.arange(len(weights), dtype=np.int32), reps)
 
 
-def draw_negatives(cum: np.ndarray, rng, shape) -> np.ndarray:
-    ids = np.searchsorted(cum, rng.random(shape), side="right")
-    return np.minimum(ids, len(cum) - 1).astype(np.int32)
+def draw_negatives(table: np.ndarray, rng, shape) -> np.ndarray:
+    return table[rng.integers(0, len(table), size=shape)]
 
 
 def window_contexts(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray,
@@ -62,7 +68,7 @@ def window_contexts(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray,
 
 
 def slice_batches(ids: np.ndarray, sentence: np.ndarray, keep_prob: np.ndarray,
-                  cum_neg: np.ndarray, rng, window: int, negative: int, batch_centres: int,
+                  neg_table: np.ndarray, rng, window: int, negative: int, batch_centres: int,
                   windows: bool = False) -> Iterator[tuple]:
     """Yield the minibatches of one corpus slice, each ending with ``fraction``, how far
     through the slice it ends (0..1], for the learning rate schedule and progress.
@@ -82,7 +88,7 @@ def slice_batches(ids: np.ndarray, sentence: np.ndarray, keep_prob: np.ndarray,
     contexts = window_contexts(kept, sentence[pos], reach, window)
     targets = np.empty((len(kept), negative + 1), dtype=np.int32)
     targets[:, 0] = kept
-    neg = draw_negatives(cum_neg, rng, (len(kept), negative))
+    neg = draw_negatives(neg_table, rng, (len(kept), negative))
     targets[:, 1:] = np.where(neg == kept[:, None], -1, neg)
     if windows:
         padded = np.concatenate([np.full(window, -1, np.int32), kept,

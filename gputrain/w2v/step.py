@@ -78,11 +78,26 @@ def _signed_mask(targets, mask_t):
     return sign * mask_t
 
 
-def _sigmoid_terms(z):
-    """For signed logits ``z`` (label 1 ⇔ z = logit): ``1 - sigmoid(z)`` and the BCE term."""
-    e = np.exp(-np.clip(z, -CLIP, CLIP))
-    one_minus = e / (1.0 + e)
-    return one_minus, np.log1p(e)
+def _grad_and_loss(logits, sign, lr: float):
+    """``lr * (label - sigmoid(logits))`` (0 where ``sign`` is 0) and the summed BCE.
+
+    ``sign`` is +1 for a positive term, -1 for a negative, 0 for padding, so with
+    ``z = sign * logit`` the term's loss is ``log(1 + exp(-z))`` and its gradient
+    ``sign * (1 - sigmoid(z))``. Works in place on ``logits``.
+    """
+    e = logits
+    e *= sign
+    np.clip(e, -CLIP, CLIP, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # exp(-z)
+    terms = np.log1p(e)
+    terms *= np.abs(sign)
+    loss = float(terms.sum(dtype=np.float64))
+    denominator = e + np.float32(1.0)
+    e /= denominator  # 1 - sigmoid(z)
+    e *= sign
+    e *= np.float32(lr)
+    return e, loss
 
 
 def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
@@ -100,9 +115,7 @@ def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
     outputs = w_out[trow]  # (B, T, d)
     sign = mask_c[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]  # (B, C, T)
     logits = np.matmul(inputs, outputs.transpose(0, 2, 1))
-    one_minus, terms = _sigmoid_terms(logits * sign)
-    loss = float(np.sum(terms * np.abs(sign), dtype=np.float64))
-    g = (one_minus * sign) * np.float32(lr)  # lr * (label - sigmoid), 0 where masked
+    g, loss = _grad_and_loss(logits, sign, lr)  # lr * (label - sigmoid), 0 where masked
     grad_in = np.matmul(g, outputs)  # (B, C, d)
     grad_out = np.matmul(g.transpose(0, 2, 1), inputs)  # (B, T, d)
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
@@ -128,9 +141,7 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
     outputs = w_out[trow]  # (B, T, d)
     sign = _signed_mask(targets, mask_t)
     logits = np.einsum("bd,btd->bt", h, outputs)
-    one_minus, terms = _sigmoid_terms(logits * sign)
-    loss = float(np.sum(terms * np.abs(sign), dtype=np.float64))
-    g = (one_minus * sign) * np.float32(lr)  # (B, T)
+    g, loss = _grad_and_loss(logits, sign, lr)  # (B, T)
     grad_h = np.einsum("bt,btd->bd", g, outputs) * inv_n[:, None]  # per context row
     grad_out = g[:, :, None] * h[:, None, :]
     grad_in = np.broadcast_to(grad_h[:, None, :], crow.shape + (w_in.shape[1],))
@@ -159,8 +170,7 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     dim = w_in.shape[1]
     mask_t = targets >= 0
     trow = np.where(mask_t, targets, 0)
-    present = words >= 0
-    rows = np.where(present, words, 0)
+    rows = np.where(words >= 0, words, 0)
     by_position = w_in[rows]  # (B + 2W, d)
     span = width + 1  # offsets -W..W, the centre itself masked
     inputs = np.lib.stride_tricks.as_strided(
@@ -172,14 +182,13 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     in_mask[:, half + 1:] = valid[:, half:]
     sign = in_mask[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]
     logits = np.matmul(inputs, outputs.transpose(0, 2, 1))  # (B, span, T)
-    one_minus, terms = _sigmoid_terms(logits * sign)
-    loss = float(np.sum(terms * np.abs(sign), dtype=np.float64))
-    g = (one_minus * sign) * np.float32(lr)
+    g, loss = _grad_and_loss(logits, sign, lr)
     grad_slots = np.matmul(g, outputs)  # (B, span, d)
     grad_out = np.matmul(g.transpose(0, 2, 1), inputs)  # (B, T, d)
     grad_pos = np.zeros_like(by_position)
     for c in range(span):
         grad_pos[c:c + n] += grad_slots[:, c]
-    _scatter_add(w_in, rows[present], grad_pos[present])
-    _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
+    # padding rows point at row 0 with an exactly zero gradient: no masking copies needed
+    _scatter_add(w_in, rows, grad_pos)
+    _scatter_add(w_out, trow.reshape(-1), grad_out.reshape(-1, dim))
     return loss

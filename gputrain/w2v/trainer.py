@@ -200,7 +200,10 @@ def _patched_env(values: dict[str, str]):
 
 def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor: Monitor) -> bool:
     """Spawn one process per shard and watch them; False if stopped by a signal."""
-    ctx = multiprocessing.get_context("spawn")
+    # fork: workers start at once, share the loaded corpus, and need no importable
+    # __main__; spawn where fork does not exist
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     procs = []
     with _patched_env(single_thread_env()):
         for w in range(state.n_workers):

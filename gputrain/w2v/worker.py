@@ -70,7 +70,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
     moves each minibatch's index arrays to the tables' device (None: NumPy).
     """
     keep_prob = keep_probabilities(corpus.vocab.counts, plan.sample)
-    cum_neg = negative_table(corpus.vocab.counts, plan.ns_exponent)
+    neg_table = negative_table(corpus.vocab.counts, plan.ns_exponent)
     step = cbow_step if plan.cbow else sgns_step
     mine = plan.shard(worker, state.n_workers)
     for epoch in range(plan.epochs):
@@ -86,7 +86,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
             rng = np.random.default_rng([plan.seed, epoch, s])
             windows = not plan.cbow and step_device is None
             for *batch, fraction in slice_batches(
-                    ids, sentence, keep_prob, cum_neg, rng, plan.window, plan.negative,
+                    ids, sentence, keep_prob, neg_table, rng, plan.window, plan.negative,
                     plan.batch_centres, windows=windows):
                 state.inflight[worker] = fraction * (hi - lo)
                 lr = plan.alpha_at(state.words_done())

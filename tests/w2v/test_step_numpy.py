@@ -94,3 +94,29 @@ def test_rejects_wrong_dtypes():
         sgns_step(w_in.astype(np.float64), w_out, contexts, targets, 0.1)
     with pytest.raises(TypeError):
         sgns_step(w_in, w_out, contexts.astype(np.int64), targets, 0.1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_window_step_equals_sgns_step_on_the_same_windows(seed):
+    from gputrain.w2v.batches import window_contexts
+    from gputrain.w2v.step import sgns_window_step
+
+    rng = np.random.default_rng(seed)
+    n_words, dim, n, window, negative = 15, 6, 40, 3, 4
+    kept = rng.integers(0, n_words, n).astype(np.int32)  # many repeated rows
+    sentence = np.repeat([0, 1, 2], [10, 25, 5])
+    reach = rng.integers(1, window + 1, n)
+    contexts = window_contexts(kept, sentence, reach, window)
+    targets = rng.integers(0, n_words, (n, negative + 1)).astype(np.int32)
+    targets[rng.random(targets.shape) < 0.1] = -1
+    pad = np.full(window, -1, np.int32)
+    words = np.concatenate([pad, kept, pad])
+    w_in = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
+    w_out = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
+    a_in, a_out, b_in, b_out = w_in.copy(), w_out.copy(), w_in.copy(), w_out.copy()
+    want = sgns_step(a_in, a_out, contexts, targets, 0.05)
+    got = sgns_window_step(b_in, b_out, words, contexts >= 0, targets, 0.05)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(b_in, a_in, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b_out, a_out, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(a_in, w_in)
