@@ -105,7 +105,10 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
         if length and length.isdigit() and int(length) > max_upload_bytes:
             raise HTTPException(413, f"upload is larger than the limit of "
                                      f"{max_upload_bytes} bytes")
-        writer = await run_in_threadpool(UploadWriter, target, max_upload_bytes)
+        try:
+            writer = await run_in_threadpool(UploadWriter, target, max_upload_bytes)
+        except OSError as e:  # e.g. a parent "directory" that is a file
+            raise HTTPException(409, f"cannot write {name}: {e.strerror or e}") from None
         try:
             async for chunk in request.stream():
                 await run_in_threadpool(writer.write, chunk)

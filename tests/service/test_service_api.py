@@ -83,6 +83,7 @@ def test_uploads_over_the_limit_are_413_and_leave_nothing(api, api_server):
     assert r.status_code == 413
     names = {f["name"] for f in api.get("/inputs").json()}
     assert "small.txt" in names and "big.txt" not in names
+    assert api.put("/inputs/small.txt/under-a-file", content=b"x").status_code == 409
     leftovers = [p.name for p in (api_server.data_dir / "inputs").iterdir() if "big" in p.name]
     assert leftovers == []
 
