@@ -62,6 +62,10 @@ def test_w2v_and_mlp_jobs_end_to_end(start_server, tmp_path, make_corpus, make_t
         assert len(same_topic) >= 4, hits  # the corpus keeps topics apart
         assert hits["neighbors"] == [{"word": w, "similarity": pytest.approx(s, abs=1e-5)}
                                      for w, s in kv.most_similar("royal3", topn=5)]
+        # the vectors were read once: queries go on without the file
+        (server.data_dir / "jobs" / w2v_id / "vectors.bin").rename(tmp_path / "moved.bin")
+        again = api.get(f"/models/{w2v_id}/neighbors", params={"word": "royal3", "n": 5})
+        assert again.status_code == 200 and again.json() == hits
         r = api.get(f"/models/{w2v_id}/analogy", params={"a": "royal1", "b": "royal2",
                                                           "c": "fruit1", "n": 3})
         assert r.status_code == 200 and len(r.json()["answers"]) == 3
