@@ -237,7 +237,18 @@ def adagrad_rows(table, accum, rows, values, lr: float, eps: float) -> None:
 
 
 # -- word2vec step (kernels/w2v_step.cu) ------------------------------------------------
-def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, floats_per_centre) -> float:
+def w2v_launch(op: str, n_ctx: int, n_out: int, dim: int) -> tuple[int, int]:
+    """(centre words per block, dynamic shared bytes per block) of ``sgns_step`` /
+    ``cbow_step``: one warp per centre, as many warps as fit in 48 KiB (at most
+    MAX_WARPS). Per warp, sgns keeps the centre's output rows and their gradient, one
+    input row and the coefficients; cbow the context mean, its gradient and the
+    coefficients."""
+    floats = 2 * n_out * dim + dim + n_ctx * n_out if op == "sgns_step" else 2 * dim + n_out
+    warps = max(1, min(MAX_WARPS, SHARED_DEFAULT // (4 * floats)))
+    return warps, 4 * floats * warps
+
+
+def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float) -> float:
     _check(op, "w_in", w_in, numpy.float32, ndim=2)
     _same_shape(op, "w_out", _check(op, "w_out", w_out, numpy.float32, ndim=2), w_in.shape)
     _check(op, "contexts", contexts, numpy.int32, ndim=2)
@@ -252,9 +263,7 @@ def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, floats_per_cen
     dim = w_in.shape[1]
     if batch == 0 or n_ctx == 0 or n_out == 0:
         return 0.0
-    per_warp = 4 * floats_per_centre(n_ctx, n_out, dim)
-    warps = max(1, min(MAX_WARPS, SHARED_DEFAULT // per_warp))
-    shared = warps * per_warp
+    warps, shared = w2v_launch(op, n_ctx, n_out, dim)
     fn = _function("w2v_step.cu", op, w_in)
     if shared > SHARED_DEFAULT:  # one big centre: opt in to more shared memory
         try:
@@ -271,18 +280,18 @@ def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, floats_per_cen
          numpy.int32(n_ctx), numpy.int32(n_out), numpy.int32(dim)),
         shared_mem=shared,
     )
-    return float(loss.sum(dtype=numpy.float64))
+    return float(loss.sum(dtype=numpy.float64))  # reading the loss waits for the kernel
 
 
 def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
     """One skip-gram negative-sampling step in place (HogBatch: one warp per centre word,
     its output rows shared by all its context words); returns the loss sum before the
-    update. See gputrain/w2v/step.py for the layout and the exact algorithm."""
-    return _w2v_step("sgns_step", w_in, w_out, contexts, targets, lr,
-                     lambda c, t, d: 2 * t * d + d + c * t)
+    update. See gputrain/w2v/step.py for the layout and the exact algorithm.
+    NONDETERMINISTIC: Hogwild atomicAdd updates across centre words."""
+    return _w2v_step("sgns_step", w_in, w_out, contexts, targets, lr)
 
 
 def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
-    """One CBOW (mean of context) negative-sampling step in place; returns the loss sum."""
-    return _w2v_step("cbow_step", w_in, w_out, contexts, targets, lr,
-                     lambda c, t, d: 2 * d + t)
+    """One CBOW (mean of context) negative-sampling step in place; returns the loss sum.
+    NONDETERMINISTIC: Hogwild atomicAdd updates across centre words."""
+    return _w2v_step("cbow_step", w_in, w_out, contexts, targets, lr)

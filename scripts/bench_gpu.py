@@ -67,16 +67,14 @@ def bench_w2v_kernel(cp, name: str, vocab=100_000, dim=100, batch=16384, window=
     # the kernel alone: the same launch gputrain.kernels makes, timed with CUDA events
     fn = kernels._function("w2v_step.cu", name, w_in)
     n_ctx, n_out = 2 * window, negative + 1
-    per_warp = 4 * ((2 * n_out * dim + dim + n_ctx * n_out) if name == "sgns_step"
-                    else (2 * dim + n_out))
-    warps = max(1, min(kernels.MAX_WARPS, kernels.SHARED_DEFAULT // per_warp))
+    warps, shared = kernels.w2v_launch(name, n_ctx, n_out, dim)
     loss = cp.empty(batch, dtype=np.float32)
     begin, end = cp.cuda.Event(), cp.cuda.Event()
     begin.record()
     for c, t in batches:
         fn(((batch + warps - 1) // warps,), (32 * warps,),
            (w_in, w_out, c, t, loss, np.float32(0.025), np.int32(batch), np.int32(n_ctx),
-            np.int32(n_out), np.int32(dim)), shared_mem=warps * per_warp)
+            np.int32(n_out), np.int32(dim)), shared_mem=shared)
     end.record()
     end.synchronize()
     kernel_s = cp.cuda.get_elapsed_time(begin, end) / 1e3

@@ -59,7 +59,7 @@ def test_modules_are_compiled_once_per_device(cp):
 def test_row_updates_with_hot_duplicate_rows_match_numpy(cp, rule):
     rng = np.random.default_rng(1)
     table = rng.normal(size=(5000, 100)).astype(np.float32)
-    rows = rng.zipf(1.3, 20000).astype(np.int32) % 5000  # a few rows hit thousands of times
+    rows = (rng.zipf(1.3, 20000) % 5000).astype(np.int32)  # a few rows hit thousands of times
     values = rng.normal(size=(len(rows), 100)).astype(np.float32) * 1e-3
     accum = np.full(table.shape, 0.1, np.float32)
     got_t, got_a = cp.asarray(table), cp.asarray(accum)

@@ -163,11 +163,29 @@ def _dims(value) -> tuple[int, int, int]:
     return dims + (1,) * (3 - len(dims))
 
 
+SHARED_DEFAULT = 48 * 1024  # dynamic shared memory a launch may use without opting in
+SHARED_OPTIN_MAX = 227 * 1024  # an H100's per-block maximum (kMaxDynamicShared)
+
+
 class EmulatedFunction:
-    """A kernel: ``f(grid, block, args, shared_mem=0)``, arguments checked first."""
+    """A kernel: ``f(grid, block, args, shared_mem=0)``, arguments checked first. As on a
+    GPU, more than 48 KiB of dynamic shared memory needs ``max_dynamic_shared_size_bytes``
+    raised first, and not above the device's maximum."""
 
     def __init__(self, name: str, params: list[Param], entry):
         self.name, self.params, self._entry = name, params, entry
+        self._max_shared = SHARED_DEFAULT
+
+    @property
+    def max_dynamic_shared_size_bytes(self) -> int:
+        return self._max_shared
+
+    @max_dynamic_shared_size_bytes.setter
+    def max_dynamic_shared_size_bytes(self, value: int) -> None:
+        if not 0 <= value <= SHARED_OPTIN_MAX:
+            raise ValueError(f"{self.name}: {value} bytes of shared memory is over the"
+                             f" device maximum of {SHARED_OPTIN_MAX}")
+        self._max_shared = int(value)
 
     def _marshal(self, args) -> tuple[list, list]:
         if len(args) != len(self.params):
@@ -195,6 +213,9 @@ class EmulatedFunction:
 
     def __call__(self, grid, block, args, shared_mem: int = 0) -> None:
         holders, _keep = self._marshal(args)
+        if shared_mem > self._max_shared:
+            raise ValueError(f"{self.name}: shared_mem={shared_mem} is over the {self._max_shared}"
+                             " bytes allowed (raise max_dynamic_shared_size_bytes first)")
         config = (ctypes.c_uint * 6)(*_dims(grid), *_dims(block))
         argv = (ctypes.c_void_p * max(1, len(holders)))(*[ctypes.addressof(h) for h in holders])
         code = self._entry(config, int(shared_mem), argv)

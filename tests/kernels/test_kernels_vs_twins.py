@@ -145,6 +145,26 @@ def test_sgns_step_repeated_rows_within_one_centre_use_pre_step_rows(kernels, xp
     close(got_out, want_out)
 
 
+def test_sgns_step_wide_vectors_opt_in_to_more_shared_memory(kernels, xp):
+    """dim 600 with 15 negatives needs ~80 KB of shared memory for one centre word."""
+    rng = np.random.default_rng(13)
+    w_in = rng.normal(size=(40, 600)).astype(np.float32) * 0.05
+    w_out = rng.normal(size=(40, 600)).astype(np.float32) * 0.05
+    ids = rng.permutation(40).astype(np.int32)
+    ctx, tgt = ids[:6].reshape(2, 3), ids[6:38].reshape(2, 16)
+    assert kernels.w2v_launch("sgns_step", 3, 16, 600)[1] > kernels.SHARED_DEFAULT
+    want_in, want_out = w_in.copy(), w_out.copy()
+    want = twin_step.sgns_step(want_in, want_out, ctx, tgt, 0.1)
+    got_in, got_out = xp.array(w_in), xp.array(w_out)
+    got = kernels.sgns_step(got_in, got_out, xp.asarray(ctx), xp.asarray(tgt), 0.1)
+    assert got == pytest.approx(want, rel=RTOL)
+    close(got_in, want_in)
+    close(got_out, want_out)
+    with pytest.raises(GputrainError, match="bytes of shared memory per centre"):
+        kernels.sgns_step(xp.zeros((4, 4000), np.float32), xp.zeros((4, 4000), np.float32),
+                          xp.zeros((1, 10), np.int32), xp.zeros((1, 21), np.int32), 0.1)
+
+
 def test_empty_inputs_launch_nothing(kernels, xp):
     empty = xp.zeros((0, 5), dtype=np.float32)
     assert kernels.sigmoid_bce_forward(empty, empty).shape == (0, 5)
