@@ -182,3 +182,11 @@ def test_deep_chain_does_not_hit_recursion_limit():
         y = y * 1.0001
     y.backward()
     assert x.grad == pytest.approx(1.0001**5000)
+
+
+def test_functional_api_is_the_ops_package():
+    from gputrain.autograd import functional
+
+    assert functional.relu is ops.relu
+    assert functional.softmax_cross_entropy is ops.softmax_cross_entropy
+    assert set(functional.__all__) == set(ops.__all__)
