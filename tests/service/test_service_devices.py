@@ -49,3 +49,51 @@ def test_gpu_worker_trains_and_reports_device_memory(start_server, tmp_path, mak
     assert 'gputrain_device_memory_used_bytes{device="gpu:0"}' in text
     assert '"device": "gpu:0"' in (server.data_dir / "jobs" / job["id"] /
                                    "events.jsonl").read_text()
+
+
+FAKE_NVML = r"""
+typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
+int nvmlInit_v2(void) { return 0; }
+int nvmlDeviceGetHandleByIndex_v2(unsigned int index, void **device) {
+    if (index > 1) return 2;  /* NVML_ERROR_INVALID_ARGUMENT */
+    *device = (void *)(unsigned long)(index + 100);
+    return 0;
+}
+int nvmlDeviceGetMemoryInfo(void *device, nvmlMemory_t *memory) {
+    unsigned long long i = (unsigned long)device - 100;
+    memory->total = 80ULL << 30; memory->used = (1ULL << 30) * (i + 1) + 7;
+    memory->free = memory->total - memory->used;
+    return 0;
+}
+"""
+
+
+def test_device_memory_gauge_reads_nvml(tmp_path):
+    """A stand-in libnvidia-ml.so.1 with NVML's C signatures checks the ctypes side."""
+    import shutil
+    import subprocess
+    import sys
+
+    cc = shutil.which("gcc") or shutil.which("cc") or shutil.which("g++")
+    if cc is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "nvml.c").write_text(FAKE_NVML)
+    subprocess.run([cc, "-shared", "-fPIC", "-x", "c", "-o", str(tmp_path / "libnvidia-ml.so.1"),
+                    str(tmp_path / "nvml.c")], check=True, timeout=60)
+    script = (
+        "from prometheus_client import generate_latest\n"
+        "from gputrain.service.metrics import ServiceMetrics\n"
+        "from gputrain.service.store import JobStore\n"
+        f"m = ServiceMetrics(JobStore({str(tmp_path / 'j.sqlite3')!r}), ['gpu:0', 'gpu:1',"
+        " 'gpu:5'], [0, 1, 5])\n"
+        "print(generate_latest(m.registry).decode())\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=60, env={"LD_LIBRARY_PATH": str(tmp_path), "PATH": "/usr/bin"})
+    assert r.returncode == 0, r.stderr
+    from prometheus_client.parser import text_string_to_metric_families
+
+    [family] = [f for f in text_string_to_metric_families(r.stdout)
+                if f.name == "gputrain_device_memory_used_bytes"]
+    used = {s.labels["device"]: s.value for s in family.samples}
+    assert used == {"gpu:0": (1 << 30) + 7, "gpu:1": (2 << 30) + 7}  # gpu:5: NVML error, left out
