@@ -1,6 +1,7 @@
 """Vector-file and query speed: gputrain's KeyedVectors against gensim 4 on the same files.
 
     python scripts/bench_vectors.py --words 1000000 --dim 300          # random vectors
+    python scripts/bench_vectors.py --words 100000 --dim 100 --analogies questions-words.txt
     python scripts/bench_vectors.py --vectors vectors.bin --analogies questions-words.txt
 
 Prints one table of wall times (seconds) and the ratio gensim / gputrain (> 1: we are
@@ -24,6 +25,19 @@ def timed(fn):
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def _vocabulary(n: int, questions: Path | None) -> list[str]:
+    """``n`` words; the words of the analogy questions first, so that they are answered."""
+    words = []
+    if questions is not None:
+        seen = set()
+        for line in questions.read_text().splitlines():
+            for w in [] if line.startswith(":") else line.lower().split():
+                if w not in seen:
+                    seen.add(w)
+                    words.append(w)
+    return words[:n] + [f"w{i}" for i in range(n - len(words[:n]))]
 
 
 def main() -> None:
@@ -53,7 +67,7 @@ def main() -> None:
         if args.vectors is None:
             rng = np.random.default_rng(0)
             vectors = rng.standard_normal((args.words, args.dim), dtype=np.float32)
-            kv = KeyedVectors([f"w{i}" for i in range(args.words)], vectors)
+            kv = KeyedVectors(_vocabulary(args.words, args.analogies), vectors)
             path = Path(tmp) / "v.bin"
             row(f"save .bin {args.words}x{args.dim}", timed(lambda: kv.save(path))[0])
             small = KeyedVectors(kv.words[: args.text_words], vectors[: args.text_words])
