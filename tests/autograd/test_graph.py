@@ -134,9 +134,13 @@ def test_embedding_gradient_is_sparse_and_sums_duplicates():
     np.testing.assert_allclose(merged.values, [[2, 2, 2], [1, 1, 1]])
 
 
-def test_embedding_rejects_float_ids():
+def test_embedding_rejects_float_and_out_of_range_ids():
     with pytest.raises(ValueError, match="integers"):
         ops.embedding(Tensor(np.ones((3, 2))), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"in \[0, 3\), got -1\.\.2"):
+        ops.embedding(Tensor(np.ones((3, 2))), np.array([2, -1]))
+    with pytest.raises(ValueError, match=r"got 0\.\.3"):
+        ops.embedding(Tensor(np.ones((3, 2))), np.array([[0], [3]]))
 
 
 def test_dropout_is_inverted_and_identity_in_eval():
