@@ -65,10 +65,21 @@ def _check(w_in, w_out, contexts, targets) -> None:
 
 
 def _scatter_add(table, rows, values) -> None:
-    """``table[rows[i]] += values[i]`` (rows may repeat) via a flat 1-D ``np.add.at``."""
+    """``table[rows[i]] += values[i]`` (rows may repeat) via a flat 1-D ``np.add.at``.
+
+    With an even row width the float32 pairs are viewed as complex64 numbers: a complex
+    add is the same two float32 adds, bit for bit, and ``add.at`` then walks half as many
+    elements (about twice as fast).
+    """
     dim = table.shape[1]
+    values = np.ascontiguousarray(values, dtype=np.float32).reshape(len(rows), dim)
+    flat_table = table.reshape(-1)
+    if dim % 2 == 0:
+        dim //= 2
+        flat_table = flat_table.view(np.complex64)
+        values = values.view(np.complex64)
     flat = (rows.astype(np.int64)[:, None] * dim + np.arange(dim, dtype=np.int64)).ravel()
-    np.add.at(table.reshape(-1), flat, values.reshape(-1))
+    np.add.at(flat_table, flat, values.reshape(-1))
 
 
 def _signed_mask(targets, mask_t):
@@ -111,8 +122,8 @@ def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
     mask_t = targets >= 0
     crow = np.where(mask_c, contexts, 0)
     trow = np.where(mask_t, targets, 0)
-    inputs = w_in[crow]  # (B, C, d)
-    outputs = w_out[trow]  # (B, T, d)
+    inputs = np.take(w_in, crow, axis=0)  # (B, C, d)
+    outputs = np.take(w_out, trow, axis=0)  # (B, T, d)
     sign = mask_c[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]  # (B, C, T)
     logits = np.matmul(inputs, outputs.transpose(0, 2, 1))
     g, loss = _grad_and_loss(logits, sign, lr)  # lr * (label - sigmoid), 0 where masked
@@ -137,8 +148,9 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
     crow = np.where(mask_c, contexts, 0)
     trow = np.where(mask_t, targets, 0)
     inv_n = (1.0 / np.maximum(count, 1)).astype(np.float32)
-    h = np.einsum("bcd,bc->bd", w_in[crow], mask_c.astype(np.float32)) * inv_n[:, None]
-    outputs = w_out[trow]  # (B, T, d)
+    h = np.einsum("bcd,bc->bd", np.take(w_in, crow, axis=0), mask_c.astype(np.float32))
+    h *= inv_n[:, None]
+    outputs = np.take(w_out, trow, axis=0)  # (B, T, d)
     sign = _signed_mask(targets, mask_t)
     logits = np.einsum("bd,btd->bt", h, outputs)
     g, loss = _grad_and_loss(logits, sign, lr)  # (B, T)
@@ -150,6 +162,23 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
     return loss
 
 
+_MAPS: dict = {}
+BLOCK = 16  # consecutive centres per block product
+
+
+def _band(k: int, span: int, T: int):
+    """Row and column of logit (i, s, t) of a block: position i + s, output i * T + t."""
+    key = (k, span, T)
+    if key not in _MAPS:
+        i = np.arange(k)[:, None, None]
+        s = np.arange(span)[None, :, None]
+        t = np.arange(T)[None, None, :]
+        shape = (k, span, T)
+        _MAPS[key] = (np.broadcast_to(i + s, shape).copy(),
+                      np.broadcast_to(i * T + t, shape).copy())
+    return _MAPS[key]
+
+
 def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     """:func:`sgns_step` for ``B`` *consecutive* centre words, computed per position.
 
@@ -157,38 +186,61 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     ``W`` after the last, ``-1`` beyond the data; ``valid`` bool ``(B, 2W)`` says which of
     the offsets ``-W..-1, 1..W`` of each centre are in its window. This is exactly
     ``sgns_step(w_in, w_out, contexts, targets, lr)`` with ``contexts[b, c] = words[b + W
-    + offset_c]`` where ``valid[b, c]`` (else -1), but each input row is gathered and
-    scattered once per position instead of once per (centre, context) pair, because a
-    word is the context of up to 2W neighbouring centres. The CPU trainer uses it; the GPU
-    runs :func:`sgns_step`.
+    + offset_c]`` where ``valid[b, c]`` (else -1); the CPU trainer uses it, the GPU runs
+    :func:`sgns_step`. It is faster in two ways: each input row is gathered and scattered
+    once per position (a word is the context of up to 2W neighbouring centres), and the
+    products run on blocks of :data:`BLOCK` consecutive centres: the ``BLOCK + 2W``
+    positions they see times their ``BLOCK * (1+K)`` outputs as one mid-sized matrix
+    product, of which the band that belongs together is used (about 2.4x the arithmetic
+    of the exact small products, but BLAS runs it several times faster).
     """
-    _check(w_in, w_out, valid.astype(np.int32), targets)
+    _check(w_in, w_out, np.zeros(targets.shape, np.int32), targets)
+    if words.dtype != np.int32 or valid.dtype != np.bool_:
+        raise TypeError("words must be int32 and valid bool")
+    if valid.ndim != 2 or len(valid) != len(targets) or len(words) != len(valid) + valid.shape[1]:
+        raise ValueError("words (B + 2W,), valid (B, 2W) and targets (B, 1+K) do not match")
+    k = BLOCK
     n, width = valid.shape
     half = width // 2
-    if len(words) != n + width:
-        raise ValueError("words must have B + 2W entries")
+    span = width + 1
     dim = w_in.shape[1]
+    T = targets.shape[1]
+    nb = -(-n // k)
+    n_p = nb * k
+    if n_p != n:
+        words = np.concatenate([words, np.full(n_p - n, -1, np.int32)])
+        valid = np.concatenate([valid, np.zeros((n_p - n, width), bool)])
+        targets = np.concatenate([targets, np.full((n_p - n, T), -1, np.int32)])
     mask_t = targets >= 0
     trow = np.where(mask_t, targets, 0)
     rows = np.where(words >= 0, words, 0)
-    by_position = w_in[rows]  # (B + 2W, d)
-    span = width + 1  # offsets -W..W, the centre itself masked
-    inputs = np.lib.stride_tricks.as_strided(
-        by_position, (n, span, dim), (by_position.strides[0],) * 2 + (by_position.strides[1],),
-        writeable=False)
-    outputs = w_out[trow]
-    in_mask = np.zeros((n, span), dtype=np.float32)
+    P = np.take(w_in, rows, axis=0)  # (n_p + 2W, d)
+    s0, s1 = P.strides
+    Pb = np.lib.stride_tricks.as_strided(P, (nb, k + width, dim), (k * s0, s0, s1),
+                                         writeable=False)
+    O = np.take(w_out, trow, axis=0)  # (n_p, T, d)
+    Ob = O.reshape(nb, k * T, dim)
+    R, C = _band(k, span, T)
+    Q = np.matmul(Pb, Ob.transpose(0, 2, 1))  # (nb, k+2W, kT)
+    logits = Q[:, R, C].reshape(n_p, span, T)
+    in_mask = np.zeros((n_p, span), dtype=np.float32)
     in_mask[:, :half] = valid[:, :half]
     in_mask[:, half + 1:] = valid[:, half:]
     sign = in_mask[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]
-    logits = np.matmul(inputs, outputs.transpose(0, 2, 1))  # (B, span, T)
     g, loss = _grad_and_loss(logits, sign, lr)
-    grad_slots = np.matmul(g, outputs)  # (B, span, d)
-    grad_out = np.matmul(g.transpose(0, 2, 1), inputs)  # (B, T, d)
-    grad_pos = np.zeros_like(by_position)
-    for c in range(span):
-        grad_pos[c:c + n] += grad_slots[:, c]
-    # padding rows point at row 0 with an exactly zero gradient: no masking copies needed
-    _scatter_add(w_in, rows, grad_pos)
+    Gb = np.zeros((nb, k + width, k * T), dtype=np.float32)
+    Gb[:, R, C] = g.reshape(nb, k, span, T)
+    grad_Pb = np.matmul(Gb, Ob)  # (nb, k+2W, d)
+    grad_out = np.matmul(Gb.transpose(0, 2, 1), Pb)  # (nb, kT, d)
+    grad_pos = np.zeros((n_p + max(width, k), dim), dtype=np.float32)
+    grad_pos[:n_p].reshape(nb, k, dim)[...] += grad_Pb[:, :k]
+    # rows k..k+2W of block j land on positions (j+1)k .. (j+1)k + 2W
+    tail = grad_Pb[:, k:]
+    if width <= k:
+        grad_pos[k:k + n_p].reshape(nb, k, dim)[:, :width] += tail
+    else:
+        for j in range(nb):
+            grad_pos[(j + 1) * k:(j + 1) * k + width] += tail[j]
+    _scatter_add(w_in, rows, grad_pos[:n_p + width])
     _scatter_add(w_out, trow.reshape(-1), grad_out.reshape(-1, dim))
     return loss
