@@ -35,6 +35,7 @@ TAIL_POLL_SECONDS = 0.25  # seconds between reads of a running trainer's event f
 SHUTDOWN_SECONDS = 30.0  # seconds from the first SIGTERM to the server's exit, at most
 TRAINER_STOP_SECONDS = 20.0  # seconds a trainer gets to checkpoint after SIGTERM
 CANCEL_GRACE_SECONDS = 5.0  # seconds a cancelled trainer gets before SIGKILL
+MAX_RECOVERIES = 3  # server deaths during one job (OOM?) before the job is failed
 ORPHAN_GRACE_SECONDS = 10.0  # seconds a previous server's trainer gets before SIGKILL
 W2V_CHECKPOINT_EVERY_WORDS = 20_000_000  # words between word2vec checkpoints, unless a job
 # sets checkpoint_every itself (also one at each epoch end and on SIGTERM)

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     run_seconds REAL NOT NULL DEFAULT 0,
+    recoveries INTEGER NOT NULL DEFAULT 0,
     worker TEXT,
     pid INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
@@ -59,6 +60,7 @@ class Job:
     error: str | None = None
     attempts: int = 0
     run_seconds: float = 0.0  # summed over attempts
+    recoveries: int = 0  # times a server start found it running (the server had died)
     worker: str | None = None
     pid: int | None = None
     cancel_requested: bool = False

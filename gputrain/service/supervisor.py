@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 
-from gputrain.service.constants import ORPHAN_GRACE_SECONDS
+from gputrain.service.constants import MAX_RECOVERIES, ORPHAN_GRACE_SECONDS
 from gputrain.service.datadir import DataDir
 from gputrain.service.metrics import ServiceMetrics
 from gputrain.service.runner import signal_group, stop_orphans
@@ -63,11 +63,19 @@ class Supervisor:
             n = stop_orphans(orphans, ORPHAN_GRACE_SECONDS)
             log.info("stopped %d trainer(s) left by the previous server", n)
         for job in running:
+            recoveries = job.recoveries + 1
             if job.cancel_requested:
                 done = self.store.transition(job.id, JobState.CANCELLED, error="cancelled")
                 self.metrics.job_finished(done.kind, JobState.CANCELLED, done.run_seconds)
+            elif recoveries > MAX_RECOVERIES:
+                error = (f"the server died {recoveries} times while running this job "
+                         "(out of memory?); not retried again")
+                done = self.store.transition(job.id, JobState.FAILED, error=error,
+                                             recoveries=recoveries)
+                self.metrics.job_finished(done.kind, JobState.FAILED, done.run_seconds)
+                log.warning("job %s: %s", job.id, error)
             else:
-                self.store.transition(job.id, JobState.QUEUED)
+                self.store.transition(job.id, JobState.QUEUED, recoveries=recoveries)
                 log.info("job %s was running when the server stopped; queued again", job.id)
         return [j.id for j in running]
 
