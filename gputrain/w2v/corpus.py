@@ -21,6 +21,8 @@ from pathlib import Path
 from gputrain.errors import GputrainError
 
 MAX_SENTENCE_TOKENS = 10_000
+# Jane Austen's six novels (public domain), lowercase a-z, one line: demo and sanity test
+SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "austen.txt.gz"
 CHUNK_BYTES = 1 << 20
 SNIFF_BYTES = 64 << 10
 MAX_BINARY_FRACTION = 0.10  # of the first 64 KiB: NULs, control bytes, invalid UTF-8
