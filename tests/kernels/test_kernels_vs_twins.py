@@ -152,7 +152,10 @@ def test_sgns_step_wide_vectors_opt_in_to_more_shared_memory(kernels, xp):
     w_out = rng.normal(size=(40, 600)).astype(np.float32) * 0.05
     ids = rng.permutation(40).astype(np.int32)
     ctx, tgt = ids[:6].reshape(2, 3), ids[6:38].reshape(2, 16)
-    assert kernels.w2v_launch("sgns_step", 3, 16, 600)[1] > kernels.SHARED_DEFAULT
+    need = kernels.w2v_launch("sgns_step", 3, 16, 600)[1]
+    assert need > kernels.SHARED_DEFAULT
+    if xp is not np and xp.cuda.Device().attributes["MaxSharedMemoryPerBlockOptin"] < need:
+        pytest.skip("this GPU has less shared memory per block than the test needs")
     want_in, want_out = w_in.copy(), w_out.copy()
     want = twin_step.sgns_step(want_in, want_out, ctx, tgt, 0.1)
     got_in, got_out = xp.array(w_in), xp.array(w_out)
