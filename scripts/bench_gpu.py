@@ -79,12 +79,16 @@ def bench_w2v_kernel(cp, name: str, vocab=100_000, dim=100, batch=16384, window=
     end.synchronize()
     kernel_s = cp.cuda.get_elapsed_time(begin, end) / 1e3
     words = batch * n_batches
-    contexts = sum(int((c >= 0).sum()) for c, _ in batches)
+    mean_ctx = sum(int((c >= 0).sum()) for c, _ in batches) / words
+    # the README's roofline model: ids, each output row read once and written once, each
+    # context row read and written once (sgns; cbow the same rows), the loss
+    model_bytes = 4 * (n_ctx + n_out) + 4 * dim * 2 * (n_out + mean_ctx) + 4
     return {"step": name, "vocab": vocab, "dim": dim, "batch_centres": batch,
-            "window": window, "negative": negative,
-            "mean_contexts_per_centre": contexts / words,
+            "window": window, "negative": negative, "mean_contexts_per_centre": mean_ctx,
             "kernel_words_per_s": words / kernel_s,
-            "step_words_per_s_with_loss_sync": words / with_sync}
+            "step_words_per_s_with_loss_sync": words / with_sync,
+            "model_bytes_per_word": model_bytes,
+            "implied_gb_per_s": words / kernel_s * model_bytes / 1e9}
 
 
 def bench_trainer(corpus: str, epochs: int) -> dict:
@@ -172,7 +176,8 @@ def main(argv=None) -> int:
         print(f"{r['step']:10s} kernel {r['kernel_words_per_s'] / 1e6:8.1f} M words/s   "
               f"with loss sync {r['step_words_per_s_with_loss_sync'] / 1e6:8.1f} M words/s   "
               f"({r['mean_contexts_per_centre']:.1f} contexts/centre, batch "
-              f"{r['batch_centres']})")
+              f"{r['batch_centres']}, ~{r['implied_gb_per_s']:.0f} GB/s at "
+              f"{r['model_bytes_per_word'] / 1e3:.1f} kB/word)")
     if "w2v_trainer" in report:
         t = report["w2v_trainer"]
         print(f"trainer    {t['words_per_s'] / 1e6:8.2f} M words/s end to end "
