@@ -184,7 +184,7 @@ class _Loop:
 
     def _epoch(self, bar) -> bool:
         s, c, d, xp = self.s, self.c, self.d, self.xp
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         rng = d.device.rng(epoch_seed(c.seed, s.epoch))
         order = _permutation(rng, d.n_train, xp)
         if s.batch:  # resuming in the middle of this epoch
@@ -224,7 +224,8 @@ class _Loop:
             if (b + 1) % POSTFIX_EVERY == 0:
                 self._report(bar, b + 1, float(loss_sum) / seen, int(correct) / seen)
         train = self._train_metrics(float(loss_sum) / seen, int(correct) / seen)
-        self._end_epoch(train, time.perf_counter() - started)
+        self._end_epoch(train, time.perf_counter() - started,
+                        time.process_time() - cpu_started)
         finished = s.epoch >= c.epochs or s.early_stopped
         return bool(self.stop.requested) and not finished
 
@@ -241,14 +242,15 @@ class _Loop:
         self.events.emit("progress", progress=round(fraction, 6), epoch=self.s.epoch + 1,
                          **metrics)
 
-    def _end_epoch(self, train: dict, seconds: float) -> None:
+    def _end_epoch(self, train: dict, seconds: float, cpu_seconds: float) -> None:
         s, c, d = self.s, self.c, self.d
         record = {"epoch": s.epoch + 1, **train}
         if d.n_val:
             val = score(self.net, d.features, d.targets, d.val_rows, c.task,
                         target_std=d.target_std)
             record.update({f"val_{k}": v for k, v in val.items()})
-        record.update(lr=self.opt.lr, seconds=round(seconds, 3))
+        record.update(lr=self.opt.lr, seconds=round(seconds, 3),
+                      cpu_seconds=round(cpu_seconds, 3))
         s.history.append(record)
         s.epoch += 1
         s.batch, s.rng, s.loss_sum, s.correct, s.seen = 0, None, 0.0, 0, 0
