@@ -9,8 +9,10 @@ min-count 5, same epochs and threads), each as a separate command as a user woul
 (gputrain through its CLI), and evaluates both vector files with the same code
 (``gputrain.w2v.evaluation``): WordSim-353 and SimLex-999 Spearman, analogy accuracy over
 the syntactic sections plus ``family`` within the 30,000 most frequent words. Words/s is
-raw corpus tokens x epochs over the wall time of the whole command; peak RSS is the largest
-sum of resident memory over the command's process tree (sampled every 50 ms).
+raw corpus tokens x epochs over the wall time of the whole command; peak memory is the largest
+sum over the command's process tree of each process's proportional set size (PSS: resident
+memory with pages shared by N processes counted 1/N each, so forked workers mapping the
+same tables are not counted twice), sampled every 50 ms.
 """
 
 from __future__ import annotations
@@ -67,17 +69,24 @@ def write_lines(corpus: Path, out: Path, tokens: int | None, per_line: int = 100
     return written
 
 
+def _memory(proc: psutil.Process) -> int:
+    try:
+        return proc.memory_full_info().pss
+    except (AttributeError, psutil.AccessDenied):
+        return proc.memory_info().rss
+
+
 def run_measured(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes, summed over the process tree) of a command."""
+    """Wall seconds and peak memory (bytes, PSS summed over the process tree) of a command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     parent = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
         try:
-            total = parent.memory_info().rss
+            total = _memory(parent)
             for child in parent.children(recursive=True):
-                total += child.memory_info().rss
+                total += _memory(child)
             peak = max(peak, total)
         except psutil.Error:
             pass
@@ -137,7 +146,7 @@ def main() -> None:
                           "rss": peak, **evaluate(work / f"{name}.bin", args.eval_dir)}
             print(f"{name}: done in {seconds:.1f}s", flush=True)
 
-    header = (f"{'system':<10}{'wall s':>8}{'words/s':>11}{'peak RSS':>10}{'WS353':>8}"
+    header = (f"{'system':<10}{'wall s':>8}{'words/s':>11}{'peak PSS':>10}{'WS353':>8}"
               f"{'SimLex':>8}{'analogy':>9}{'answered':>10}{'vocab':>8}")
     print(header)
     for name, r in rows.items():

@@ -30,12 +30,26 @@ MANIFEST_FILE = "cache.json"
 @dataclass
 class EncodedCorpus:
     ids: np.ndarray  # int32 memmap (n_ids,)
-    ends: np.ndarray  # int64 (n_sentences,), exclusive sentence ends in id space
+    ends: np.ndarray  # int64 memmap (n_sentences,), exclusive sentence ends in id space
     vocab: Vocab
     raw_tokens: int  # tokens in the text, before dropping out-of-vocabulary words
+    ids_path: Path | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ids ``[lo, hi)`` and the sentence number of each, read with plain file reads
+        (pages of a memory map that were read stay in the process's RSS, so a long
+        training run would grow with the corpus)."""
+        if self.ids_path is None:
+            ids = np.array(self.ids[lo:hi])
+        else:
+            ids = np.fromfile(self.ids_path, dtype=np.int32, count=hi - lo, offset=4 * lo)
+        first, last = np.searchsorted(self.ends, [lo, hi], side="right")
+        ends = np.array(self.ends[first:last + 1])
+        sentence = np.searchsorted(ends, np.arange(lo, hi), side="right")
+        return ids, sentence
 
 
 def _map_file(path: Path, dtype) -> np.ndarray:
@@ -93,7 +107,7 @@ def open_cache(cache_dir, settings: dict | None = None) -> EncodedCorpus | None:
     ends = _map_file(cache_dir / ENDS_FILE, np.int64)
     if len(ids) != manifest["n_ids"]:
         return None
-    return EncodedCorpus(ids, ends, vocab, int(manifest["raw_tokens"]))
+    return EncodedCorpus(ids, ends, vocab, int(manifest["raw_tokens"]), cache_dir / IDS_FILE)
 
 
 def remove_cache(cache_dir) -> None:

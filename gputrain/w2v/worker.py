@@ -81,8 +81,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
             if not boundary():
                 return False
             lo, hi = plan.bounds(s)
-            ids = np.asarray(corpus.ids[lo:hi])
-            sentence = np.searchsorted(corpus.ends, np.arange(lo, hi), side="right")
+            ids, sentence = corpus.read(lo, hi)
             rng = np.random.default_rng([plan.seed, epoch, s])
             windows = not plan.cbow and step_device is None
             for *batch, fraction in slice_batches(
