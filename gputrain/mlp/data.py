@@ -123,12 +123,9 @@ def _is_numeric(arrow_type) -> bool:
             or pa.types.is_null(arrow_type))
 
 
-def read_table(path: str | Path, features: list[str] | None, label: str | None,
-               label_required: bool = True) -> Table:
-    """Read ``features`` (None: every column but ``label``) and ``label`` from ``path``.
-
-    With ``label_required=False`` a missing label column is not an error (prediction).
-    """
+def read_table(path: str | Path, features: list[str] | None, label: str | None) -> Table:
+    """Read ``features`` (None: every column but ``label``) and ``label`` (None: no label,
+    for prediction) from ``path``."""
     import pyarrow as pa
 
     path = Path(path)
@@ -140,10 +137,7 @@ def read_table(path: str | Path, features: list[str] | None, label: str | None,
         raise GputrainError(f"{path}: cannot read as {fmt}: {_first_line(e)}") from None
     names = list(source.schema.names)
     if label is not None and label not in names:
-        if label_required:
-            raise GputrainError(f"{path}: no label column {label!r} (columns: "
-                                f"{_preview(names)})")
-        label = None
+        raise GputrainError(f"{path}: no label column {label!r} (columns: {_preview(names)})")
     if features is None:
         features = [n for n in names if n != label]
         if not features:

@@ -91,7 +91,7 @@ def predict_file(model_dir, data, out_path, device: Device, batch_size: int = 40
     _check_batch(batch_size)
     out_format = detect_format(out_path)
     network, meta, mean, std = load_model(model_dir, device)
-    table = read_table(data, meta["features"], meta["label"], label_required=False)
+    table = read_table(data, meta["features"], None)
     features = to_device(standardize_(table.features, mean, std), device)
     outputs = []
     with no_grad():

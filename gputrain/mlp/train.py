@@ -188,7 +188,7 @@ class _Loop:
         rng = d.device.rng(epoch_seed(c.seed, s.epoch))
         order = _permutation(rng, d.n_train, xp)
         if s.batch:  # resuming in the middle of this epoch
-            if s.rng is not None:
+            if s.rng is not None and isinstance(rng, np.random.Generator):
                 rng.bit_generator.state = s.rng
             else:
                 rng = d.device.rng(epoch_seed(c.seed, s.epoch, s.batch))
@@ -290,3 +290,5 @@ class _Loop:
                  self.schedule.state_dict(), "data": self.d.fingerprint()}
         ckpt.save_checkpoint(self.c.out_dir, state, self.net.state_dict(),
                              self.opt.state_dict())
+        self.events.emit("checkpoint", epoch=s.epoch, batch=s.batch,
+                         path=str(Path(self.c.out_dir) / ckpt.CHECKPOINT_FILE))

@@ -70,6 +70,11 @@ def test_train_eval_predict_classify(tmp_path, capsys, parquet_file, tables):
     truth = np.array(tables.make(rows=120, seed=4).column("animal").to_pylist())
     assert (labels == truth).mean() == pytest.approx(metrics["accuracy"])
 
+    unlabelled = tables.write(tables.make(rows=120, seed=4).drop_columns(["animal"]),
+                              tmp_path / "unlabelled.csv")
+    assert run(capsys, "mlp", "predict", model, unlabelled, "-o", preds)[0] == 0
+    assert pq.read_table(preds).column("prediction").to_pylist() == labels.tolist()
+
 
 def test_regress_eval_and_predict(tmp_path, capsys, parquet_file):
     model = tmp_path / "reg"

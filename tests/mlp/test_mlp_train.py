@@ -121,5 +121,6 @@ def test_val_split_zero_trains_on_every_row_and_events_are_written(tmp_path, par
     progress = [e["progress"] for e in log if e["event"] == "progress"]
     assert progress == sorted(progress) and progress[-1] == 1.0
     assert all("loss" in e and "accuracy" in e for e in log if e["event"] == "progress")
+    assert [e["epoch"] for e in log if e["event"] == "checkpoint"] == [1, 2, 3]
     lines = (tmp_path / "z" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
