@@ -8,9 +8,11 @@ import pytest
 
 from gputrain.events import read_events
 
-# slow enough to be caught mid-run (a few seconds), checkpoints every ~0.2 s
-W2V_PARAMS = {"dim": 16, "epochs": 2, "min_count": 1, "threads": 1, "batch_size": 64,
-              "checkpoint_every": 20_000}
+# the first checkpoint comes after ~1% of the run, so the test catches the trainer mid-run
+# however fast it gets (0.9M words: about 2 s at 500k words/s on one core)
+EPOCHS, CORPUS_WORDS = 6, 150_000
+W2V_PARAMS = {"dim": 16, "epochs": EPOCHS, "min_count": 1, "threads": 1,
+              "checkpoint_every": 10_000}
 
 
 def submit_w2v(server, corpus):
@@ -48,12 +50,9 @@ def test_kill_9_mid_training_then_restart_resumes_from_the_checkpoint(
         start_server, tmp_path, make_corpus, waiter):
     data = tmp_path / "data"
     server = start_server(data, "--workers", "1")
-    job_id = submit_w2v(server, make_corpus(tmp_path / "c.txt", 150_000))
+    job_id = submit_w2v(server, make_corpus(tmp_path / "c.txt", CORPUS_WORDS))
     events = data / "jobs" / job_id / "events.jsonl"
-    waiter(lambda: checkpointed_words(events), 90, "a first checkpoint")
-    with server.client() as api:
-        job = api.get(f"/jobs/{job_id}").json()
-    assert job["state"] == "running" and 0 < job["progress"] < 1
+    waiter(lambda: checkpointed_words(events), 90, "a first checkpoint", poll=0.02)
     db = sqlite3.connect(data / "jobs.sqlite3")
     trainer_pid = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
     db.close()
@@ -61,6 +60,7 @@ def test_kill_9_mid_training_then_restart_resumes_from_the_checkpoint(
     server.proc.wait()
     assert state_on_disk(data, job_id) == ("running", 1)  # as the crash left it
     before = max(checkpointed_words(events))
+    assert before < EPOCHS * CORPUS_WORDS
 
     again = start_server(data, "--workers", "1")
     assert not alive(trainer_pid)  # the old trainer does not run on beside the new one
@@ -74,7 +74,7 @@ def test_kill_9_mid_training_then_restart_resumes_from_the_checkpoint(
     assert len(starts(events)) == 2
     # the resumed run continued from a checkpoint, not from zero
     assert second["resumed_words"] >= before > 0
-    assert job["metrics"]["words"] == second["total_words"] == 2 * 150_000
+    assert job["metrics"]["words"] == second["total_words"] == EPOCHS * CORPUS_WORDS
     assert "was running when the server stopped; queued again" in again.log()
 
 
@@ -83,9 +83,9 @@ def test_sigterm_checkpoints_requeues_and_exits_in_time(start_server, tmp_path, 
                                                          waiter):
     data = tmp_path / "data"
     server = start_server(data, "--workers", "1")
-    job_id = submit_w2v(server, make_corpus(tmp_path / "c.txt", 150_000))
+    job_id = submit_w2v(server, make_corpus(tmp_path / "c.txt", CORPUS_WORDS))
     events = data / "jobs" / job_id / "events.jsonl"
-    waiter(lambda: checkpointed_words(events), 90, "a first checkpoint")
+    waiter(lambda: checkpointed_words(events), 90, "a first checkpoint", poll=0.02)
     t0 = time.monotonic()
     assert server.terminate(timeout=40) == 0
     assert time.monotonic() - t0 < 30
@@ -100,6 +100,7 @@ def test_sigterm_checkpoints_requeues_and_exits_in_time(start_server, tmp_path, 
         job = api.get(f"/jobs/{job_id}").json()
     assert job["state"] == "succeeded" and job["attempts"] == 2, job
     assert starts(events)[-1]["resumed_words"] == stopped_at > 0
+    assert stopped_at < EPOCHS * CORPUS_WORDS  # it was stopped mid-run
 
 
 def test_a_second_signal_exits_at_once_and_the_job_runs_again_later(start_server, tmp_path,
