@@ -8,7 +8,8 @@ structure holds plain in-process arrays.
 Counters (float64): ``pause``/``stop`` flags set by the parent, ``base_words`` (words
 trained before this run, from a checkpoint), per worker ``words`` (finished slices),
 ``inflight`` (words of the current slice), ``loss`` and ``pairs`` (loss sum and number of
-input-output terms), ``status``; then one ``done`` flag per (epoch, slice).
+input-output terms), ``status``; then one ``done`` and one ``claimed`` flag per (epoch,
+slice): a worker claims a slice (under the parent's lock) before training it.
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ class SharedState:
         self.spec = spec
         per = counters[_HEAD:_HEAD + _PER_WORKER * n_workers].reshape(n_workers, _PER_WORKER)
         self.words, self.inflight, self.loss, self.pairs, self.status = per.T
-        self.done = counters[_HEAD + _PER_WORKER * n_workers:]
+        flags = _HEAD + _PER_WORKER * n_workers
+        self.done = counters[flags:flags + n_slots]
+        self.claimed = counters[flags + n_slots:flags + 2 * n_slots]
 
     # -- construction -----------------------------------------------------------------
     @staticmethod
     def _counter_len(n_workers, n_slots):
-        return _HEAD + _PER_WORKER * n_workers + n_slots
+        return _HEAD + _PER_WORKER * n_workers + 2 * n_slots
 
     @classmethod
     def local(cls, n_words, dim, n_workers, n_slots, xp=np) -> SharedState:

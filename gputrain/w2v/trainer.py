@@ -136,6 +136,7 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
             state.w_in[...] = to_device(resumed.w_in, device)
             state.w_out[...] = to_device(resumed.w_out, device)
             state.done[...] = resumed.done
+            state.claimed[...] = resumed.done
             state.base_words = resumed.words
         else:
             state.w_in[...] = to_device(_initial_tables(n_words, dim, cfg.seed), device)
@@ -205,9 +206,10 @@ def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor: Monitor) 
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     procs = []
+    lock = ctx.Lock()
     with _patched_env(single_thread_env()):
         for w in range(state.n_workers):
-            p = ctx.Process(target=worker_main, args=(state.spec, str(cache_dir), plan, w),
+            p = ctx.Process(target=worker_main, args=(state.spec, str(cache_dir), plan, w, lock),
                             daemon=True, name=f"gputrain-w2v-{w}")
             p.start()
             procs.append(p)

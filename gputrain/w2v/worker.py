@@ -9,6 +9,7 @@ epoch; the learning rate decays linearly with the words trained by all workers t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -61,25 +62,42 @@ class Plan:
         return max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * progress)
 
 
+def _claim(state: SharedState, plan: Plan, epoch: int, mine: range, lock) -> int | None:
+    """The next slice of ``epoch`` to train: the first unclaimed one of this worker's shard,
+    else (work stealing, when another worker is slower) the last unclaimed one of any."""
+    base = epoch * plan.n_slices
+    with lock:
+        for s in [*mine, *range(plan.n_slices - 1, -1, -1)]:
+            if not state.claimed[base + s]:
+                state.claimed[base + s] = 1.0
+                return s
+    return None
+
+
 def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: int,
                 boundary: Callable[[], bool], on_batch: Callable[[], None] | None = None,
-                step_device=None) -> bool:
+                step_device=None, lock=None) -> bool:
     """Train worker ``worker``'s shard for every epoch; False if stopped early.
 
+    Slices already done (a resumed run) or claimed by another worker are skipped; a worker
+    whose shard is finished takes unclaimed slices of the same epoch from the others.
     ``boundary()`` is called between slices and returns False to stop. ``step_device``
-    moves each minibatch's index arrays to the tables' device (None: NumPy).
+    moves each minibatch's index arrays to the tables' device (None: NumPy). ``lock``
+    guards claiming between worker processes.
     """
+    lock = lock if lock is not None else contextlib.nullcontext()
     keep_prob = keep_probabilities(corpus.vocab.counts, plan.sample)
     neg_table = negative_table(corpus.vocab.counts, plan.ns_exponent)
     step = cbow_step if plan.cbow else sgns_step
     mine = plan.shard(worker, state.n_workers)
     for epoch in range(plan.epochs):
-        for s in mine:
-            slot = epoch * plan.n_slices + s
-            if state.done[slot]:
-                continue
+        while True:
             if not boundary():
                 return False
+            s = _claim(state, plan, epoch, mine, lock)
+            if s is None:
+                break
+            slot = epoch * plan.n_slices + s
             lo, hi = plan.bounds(s)
             ids, sentence = corpus.read(lo, hi)
             rng = np.random.default_rng([plan.seed, epoch, s])
@@ -119,14 +137,15 @@ def _wait_while_paused(state: SharedState, worker: int) -> bool:
     return not state.stop_requested
 
 
-def worker_main(spec: StateSpec, cache_dir: str, plan: Plan, worker: int) -> None:
+def worker_main(spec: StateSpec, cache_dir: str, plan: Plan, worker: int, lock) -> None:
     """Entry point of a worker process (spawned; the parent handles signals)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     state = SharedState.attach(spec)
     try:
         corpus = open_cache(cache_dir)
-        train_shard(state, corpus, plan, worker, lambda: _wait_while_paused(state, worker))
+        train_shard(state, corpus, plan, worker, lambda: _wait_while_paused(state, worker),
+                    lock=lock)
         state.status[worker] = FINISHED
     except BaseException:
         state.status[worker] = FAILED
