@@ -17,13 +17,14 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_prometheus_scrapes_build_info_and_job_counts(start_server, tmp_path, waiter):
+def test_prometheus_scrapes_build_info_and_job_counts(start_server, tmp_path, waiter,
+                                                      make_table):
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("prometheus not installed (Debian package prometheus; scripts/test.sh)")
     server = start_server(None, "--workers", "1")
     with server.client() as api:  # one job in the store: a cancelled one
-        api.put("/inputs/t.csv", content=b"a,label\n1,0\n2,1\n")
+        api.put("/inputs/t.csv", content=make_table(tmp_path / "t.csv").read_bytes())
         job = api.post("/jobs", json={"kind": "mlp", "input": "t.csv",
                                       "params": {"label": "label", "epochs": 100000}}).json()
         api.post(f"/jobs/{job['id']}/cancel")
