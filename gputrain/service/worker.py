@@ -77,9 +77,13 @@ class Worker(threading.Thread):
         job_dir.mkdir(parents=True, exist_ok=True)
         events = self.data.events(job.id)
         kind = JobKind(job.kind)
-        argv, resuming = specs.job_argv(
-            kind, job.input, job.params, job_dir, self.data.inputs, self.slot.device, events
-        )
+        try:  # checked at submission; a symlink may have changed since
+            argv, resuming = specs.job_argv(
+                kind, job.input, job.params, job_dir, self.data.inputs, self.slot.device, events
+            )
+        except specs.SpecError as e:
+            self._finish(job, JobState.FAILED, error=str(e))
+            return
         argv = [sys.executable, "-m", "gputrain", *argv]
         live = LiveJob(job.kind, job.progress, dict(job.metrics))
         live.words_seen = resume_point(events) if resuming else 0
