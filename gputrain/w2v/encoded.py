@@ -9,8 +9,10 @@ corpus; ``cache.json`` is written last and marks the cache complete.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+from collections import defaultdict
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -19,7 +21,7 @@ import numpy as np
 
 from gputrain.atomicfile import atomic_open, atomic_path
 from gputrain.w2v.corpus import iter_chunks
-from gputrain.w2v.vocab import Vocab
+from gputrain.w2v.vocab import Vocab, vocab_from_counts
 
 IDS_FILE = "ids.i32"
 ENDS_FILE = "ends.i64"
@@ -78,6 +80,72 @@ def _write_ids(path, vocab: Vocab, lowercase: bool, ids_file, ends_file) -> int:
     return n_ids
 
 
+def count_and_encode(path, cache_dir, lowercase: bool, min_count: int, settings: dict,
+                     source: str = "corpus", step: int = 1 << 22) -> EncodedCorpus:
+    """Vocabulary and id cache in ONE pass over the text (used without --max-vocab-size).
+
+    Tokens get provisional ids in order of first appearance (written to a scratch file)
+    while counts accumulate; then the vocabulary is sorted by count and the scratch ids are
+    mapped to final ids (or dropped) with array operations, without re-tokenising. The
+    result is identical to :func:`~gputrain.w2v.vocab.build_vocab` + :func:`encode_corpus`.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    index: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    lookup = index.__getitem__
+    counts = np.zeros(1 << 16, dtype=np.int64)
+    raw = 0
+    scratch_ids, scratch_ends = cache_dir / "scratch.i32", cache_dir / "scratch_ends.i64"
+    try:
+        with open(scratch_ids, "wb") as fi, open(scratch_ends, "wb") as fe:
+            for chunk in iter_chunks(path, lowercase):
+                ids = np.fromiter(map(lookup, chunk.tokens), np.int32, len(chunk.tokens))
+                if len(index) > len(counts):
+                    counts = np.concatenate([counts, np.zeros(max(len(index), len(counts)),
+                                                              dtype=np.int64)])
+                counts[:len(index)] += np.bincount(ids, minlength=len(index))
+                ids.tofile(fi)
+                (raw + np.asarray(chunk.ends, dtype=np.int64)).tofile(fe)
+                raw += len(chunk.tokens)
+        words = list(index)
+        vocab = vocab_from_counts(words, counts[:len(words)], min_count, raw, source)
+        remap = np.full(len(words), -1, dtype=np.int32)
+        remap[np.fromiter(map(index.__getitem__, vocab.words), np.int64, len(vocab))] = \
+            np.arange(len(vocab), dtype=np.int32)
+        del index, words
+        raw_ends = _map_file(scratch_ends, np.int64)
+        with atomic_path(cache_dir / IDS_FILE) as ids_tmp, \
+                atomic_path(cache_dir / ENDS_FILE) as ends_tmp, \
+                open(ids_tmp, "wb") as ids_file, open(ends_tmp, "wb") as ends_file:
+            n_ids = _remap_ids(scratch_ids, raw_ends, remap, raw, step, ids_file, ends_file)
+        del raw_ends
+    finally:
+        for scratch in (scratch_ids, scratch_ends):
+            scratch.unlink(missing_ok=True)
+    return _finish(cache_dir, vocab, n_ids, settings)
+
+
+def _remap_ids(scratch_ids, raw_ends, remap, raw: int, step: int, ids_file, ends_file) -> int:
+    n_ids = 0
+    last_end = 0
+    for lo in range(0, raw, step):
+        prov = np.fromfile(scratch_ids, dtype=np.int32, count=min(step, raw - lo), offset=4 * lo)
+        final = remap[prov]
+        keep = final >= 0
+        final[keep].tofile(ids_file)
+        first, stop = np.searchsorted(raw_ends, [lo, lo + len(prov)], side="right")
+        kept_before = np.cumsum(keep)
+        ends = np.unique(n_ids + kept_before[np.asarray(raw_ends[first:stop]) - lo - 1])
+        ends = ends[ends > last_end]
+        ends.astype(np.int64).tofile(ends_file)
+        if len(ends):
+            last_end = int(ends[-1])
+        n_ids += int(keep.sum())
+    if n_ids and last_end != n_ids:
+        np.asarray([n_ids], dtype=np.int64).tofile(ends_file)
+    return n_ids
+
+
 def encode_corpus(path, vocab: Vocab, cache_dir, lowercase: bool, settings: dict) -> EncodedCorpus:
     """Stream ``path`` once, writing ids and sentence ends into ``cache_dir``."""
     cache_dir = Path(cache_dir)
@@ -86,6 +154,10 @@ def encode_corpus(path, vocab: Vocab, cache_dir, lowercase: bool, settings: dict
             atomic_path(cache_dir / ENDS_FILE) as ends_tmp, \
             open(ids_tmp, "wb") as ids_file, open(ends_tmp, "wb") as ends_file:
         n_ids = _write_ids(path, vocab, lowercase, ids_file, ends_file)
+    return _finish(cache_dir, vocab, n_ids, settings)
+
+
+def _finish(cache_dir: Path, vocab: Vocab, n_ids: int, settings: dict) -> EncodedCorpus:
     vocab.save(cache_dir / VOCAB_FILE)
     manifest = {**settings, "n_ids": n_ids, "raw_tokens": vocab.raw_tokens}
     with atomic_open(cache_dir / MANIFEST_FILE, "w", encoding="utf-8") as f:

@@ -28,7 +28,13 @@ from gputrain.w2v import checkpoint as ckpt
 from gputrain.w2v.batches import keep_probabilities
 from gputrain.w2v.config import Word2VecConfig
 from gputrain.w2v.corpus import check_corpus_file, corpus_fingerprint, iter_chunks
-from gputrain.w2v.encoded import EncodedCorpus, encode_corpus, open_cache, remove_cache
+from gputrain.w2v.encoded import (
+    EncodedCorpus,
+    count_and_encode,
+    encode_corpus,
+    open_cache,
+    remove_cache,
+)
 from gputrain.w2v.monitor import Monitor
 from gputrain.w2v.shared import FAILED, FINISHED, PAUSED, SharedState
 from gputrain.w2v.vocab import build_vocab
@@ -57,6 +63,9 @@ def prepare_corpus(corpus_path, cfg: Word2VecConfig, cache_dir,
         cached = open_cache(cache_dir, settings)
         if cached is not None:
             return cached, True
+    if cfg.max_vocab_size is None:  # one pass over the text
+        return count_and_encode(corpus_path, cache_dir, cfg.lowercase, cfg.min_count, settings,
+                                source=str(corpus_path)), False
     chunks = (c.tokens for c in iter_chunks(corpus_path, cfg.lowercase))
     vocab = build_vocab(chunks, cfg.min_count, cfg.max_vocab_size, source=str(corpus_path))
     return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings), False

@@ -78,12 +78,20 @@ def build_vocab(token_lists: Iterable[list[str]], min_count: int = 5,
                 max_vocab_size: int | None = None, source: str = "corpus") -> Vocab:
     """Count the tokens and keep words with at least ``min_count`` occurrences."""
     counts, raw, pruned = count_words(token_lists, max_vocab_size)
-    kept = [(w, c) for w, c in counts.items() if c >= min_count]
-    if not kept:
-        best = max(counts.values(), default=0)
+    vocab = vocab_from_counts(list(counts), np.fromiter(counts.values(), np.int64, len(counts)),
+                              min_count, raw, source)
+    vocab.pruned = pruned
+    return vocab
+
+
+def vocab_from_counts(words: list[str], counts: np.ndarray, min_count: int, raw_tokens: int,
+                      source: str = "corpus") -> Vocab:
+    """Words (in first-seen order) with at least ``min_count``, sorted by count (stable)."""
+    keep = np.flatnonzero(counts >= min_count)
+    if len(keep) == 0:
+        best = int(counts.max()) if len(counts) else 0
         raise GputrainError(
             f"no word in {source} occurs --min-count {min_count} times "
             f"(most frequent: {best}); lower --min-count or use a larger corpus")
-    kept.sort(key=lambda wc: -wc[1])  # stable: ties keep first-seen order
-    words = [w for w, _ in kept]
-    return Vocab(words, np.fromiter((c for _, c in kept), np.int64, len(kept)), raw, pruned)
+    order = keep[np.argsort(-counts[keep], kind="stable")]
+    return Vocab([words[i] for i in order], counts[order].astype(np.int64), raw_tokens)

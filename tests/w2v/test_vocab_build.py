@@ -54,3 +54,26 @@ def test_cache_is_reused_only_with_the_same_settings(tmp_path):
     assert open_cache(tmp_path / "cache", {"min_count": 1}) is not None
     assert open_cache(tmp_path / "cache", {"min_count": 2}) is None
     assert open_cache(tmp_path / "elsewhere") is None
+
+
+@pytest.mark.parametrize("step", [3, 7, 1 << 22])
+def test_one_pass_encoding_equals_count_then_encode(tmp_path, step):
+    from gputrain.w2v.corpus import iter_chunks
+    from gputrain.w2v.encoded import count_and_encode
+
+    rng = np.random.default_rng(0)
+    lines = [" ".join(rng.choice(["a", "b", "c", "d", "e", "f", "g"], rng.integers(0, 9),
+                                 p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.04, 0.01]))
+             for _ in range(60)]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(lines), encoding="utf-8")
+    tokens = [t for c in iter_chunks(corpus, chunk_bytes=16) for t in c.tokens]
+    two = encode_corpus(corpus, build_vocab([tokens], min_count=5), tmp_path / "two", False, {})
+    one = count_and_encode(corpus, tmp_path / "one", False, 5, {}, step=step)
+    assert one.vocab.words == two.vocab.words and "g" not in one.vocab.words
+    np.testing.assert_array_equal(one.vocab.counts, two.vocab.counts)
+    np.testing.assert_array_equal(one.ids, two.ids)
+    np.testing.assert_array_equal(one.ends, two.ends)
+    assert one.raw_tokens == two.raw_tokens == len(tokens)
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == sorted(
+        p.name for p in (tmp_path / "two").iterdir())  # no scratch files left
