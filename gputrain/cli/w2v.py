@@ -35,6 +35,7 @@ class _Reporter:
         if self.bar is None:
             from tqdm import tqdm
 
+            tqdm.monitor_interval = 0  # no monitor thread: the trainer forks workers
             self.bar = tqdm(total=100.0, unit="%", file=sys.stderr, dynamic_ncols=True,
                             bar_format="{l_bar}{bar}| {n:.1f}% [{elapsed}<{remaining}{postfix}]")
         self.bar.n = round(100.0 * fields.get("progress", 0.0), 2)

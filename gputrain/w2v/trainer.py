@@ -123,9 +123,9 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
     resumed = ckpt.load_checkpoint(ckpt_dir) if resume else None
     if resumed is not None:
         _check_resumable(resumed.meta, cfg, corpus_path, ckpt_dir)
-    corpus, reused = prepare_corpus(corpus_path, cfg, ckpt_dir, reuse=resume)
-    if resumed is not None and not reused:
-        raise GputrainError(f"checkpoint in {ckpt_dir} has no matching corpus cache; "
+    corpus, _ = prepare_corpus(corpus_path, cfg, ckpt_dir, reuse=resume)
+    if resumed is not None and len(corpus.vocab) != resumed.meta.get("vocab_size"):
+        raise GputrainError(f"checkpoint in {ckpt_dir} does not match the corpus vocabulary; "
                             "delete the directory to start over")
     if resumed is not None:
         slice_words = int(resumed.meta["slice_words"])

@@ -75,7 +75,8 @@ class StopAfterFirstCheckpoint:
             self.requested = True
 
 
-def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("lose_cache", [False, True])
+def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path, lose_cache):
     corpus = topic_corpus(tmp_path / "c.txt", sentences=800)
     full = train(corpus, cfg(epochs=3), tmp_path / "full", checkpoint_every=2000)
     stop = StopAfterFirstCheckpoint()
@@ -83,6 +84,9 @@ def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path):
                   report=stop, stop=stop)
     assert first.stopped and 0 < first.words_trained < full.words_trained
     assert (tmp_path / "ck" / "checkpoint.npz").exists()
+    if lose_cache:  # the encoded corpus is rebuilt, identically
+        from gputrain.w2v.encoded import remove_cache
+        remove_cache(tmp_path / "ck")
     events = []
     rest = train(corpus, cfg(epochs=3), tmp_path / "ck", checkpoint_every=2000, resume=True,
                  report=lambda e, **f: events.append((e, f)))
