@@ -74,7 +74,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, m
 
 @pytest.mark.slow
 def test_sigterm_checkpoints_exit_75_then_resume_finishes(tmp_path):
-    c = corpus(tmp_path / "c.txt", lines=6000)
+    c = corpus(tmp_path / "c.txt", lines=3000)
     out, events = tmp_path / "v.bin", tmp_path / "ev.jsonl"
     cmd = [sys.executable, "-m", "gputrain", "w2v", str(c), "-o", str(out), "--dim", "16",
            "--epochs", "20", "--events", str(events), "--quiet", "--checkpoint-every",
