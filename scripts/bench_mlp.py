@@ -3,7 +3,8 @@
 
 Trains 784-256-128-10 (by default) with ReLU, Adam, batch 128 on Fashion-MNIST with both
 systems and prints one table: seconds per epoch (median over the epochs, data loading not
-included), test accuracy, and the ratio gputrain / PyTorch. Both see the same standardised
+included), test accuracy, and the ratio gputrain / PyTorch. Epochs of the two systems
+alternate so that both see the same load on a shared machine. Both see the same standardised
 features (gputrain's reader and statistics) and the same hyper-parameters; PyTorch uses its
 default initialisation.
 
@@ -47,25 +48,32 @@ def set_threads(n: int) -> None:
         os.environ[var] = str(n)
 
 
-def run_gputrain(args) -> dict:
+def gputrain_epochs(args):
+    """Yield (wall s, cpu s) per epoch, then the test accuracy.
+
+    Each epoch is one ``train_mlp`` call resuming the previous one (resume is exact, so
+    this trains the same model as one straight run); that lets epochs of the two systems
+    alternate, so both see the same load on a shared machine. Data loading is not timed.
+    """
     from gputrain.backend import CPU
     from gputrain.mlp.config import MLPConfig, parse_hidden
     from gputrain.mlp.evaluate import evaluate_file
     from gputrain.mlp.train import train_mlp
 
     with tempfile.TemporaryDirectory() as out:
-        cfg = MLPConfig(data=args.train, label=args.label, out_dir=out,
-                        hidden=parse_hidden(args.hidden), activation="relu", optimizer="adam",
-                        lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
-                        dropout=args.dropout, val_split=0.0, patience=0, seed=args.seed)
-        result = train_mlp(cfg, CPU, progress=False)
-        accuracy = evaluate_file(out, args.test, CPU)["accuracy"]
-    return {"epoch_seconds": [h["seconds"] for h in result.history],
-            "epoch_cpu_seconds": [h["cpu_seconds"] for h in result.history],
-            "accuracy": accuracy}
+        for epoch in range(1, args.epochs + 1):
+            cfg = MLPConfig(data=args.train, label=args.label, out_dir=out,
+                            hidden=parse_hidden(args.hidden), activation="relu",
+                            optimizer="adam", lr=args.lr, batch_size=args.batch_size,
+                            epochs=epoch, dropout=args.dropout, val_split=0.0, patience=0,
+                            seed=args.seed)
+            last = train_mlp(cfg, CPU, progress=False, resume=epoch > 1).history[-1]
+            yield last["seconds"], last["cpu_seconds"]
+        yield evaluate_file(out, args.test, CPU)["accuracy"]
 
 
-def run_torch(args) -> dict:
+def torch_epochs(args):
+    """Yield (wall s, cpu s) per epoch, then the test accuracy (same data and network)."""
     import numpy as np
     import torch
     from torch import nn
@@ -90,7 +98,6 @@ def run_torch(args) -> dict:
     model = nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
-    seconds, cpu_seconds = [], []
     for _ in range(args.epochs):
         started, cpu_started = time.perf_counter(), time.process_time()
         model.train()
@@ -101,39 +108,39 @@ def run_torch(args) -> dict:
             opt.zero_grad()
             loss.backward()
             opt.step()
-        seconds.append(time.perf_counter() - started)
-        cpu_seconds.append(time.process_time() - cpu_started)
+        yield time.perf_counter() - started, time.process_time() - cpu_started
     model.eval()
     with torch.no_grad():
-        accuracy = (model(xt).argmax(dim=1) == yt).float().mean().item()
-    return {"epoch_seconds": seconds, "epoch_cpu_seconds": cpu_seconds, "accuracy": accuracy,
-            "version": torch.__version__}
+        yield (model(xt).argmax(dim=1) == yt).float().mean().item()
 
 
 def main() -> int:
     args = parse_args()
     set_threads(args.threads)
+    import torch
+
+    names = {"gputrain": "gputrain (NumPy)", "torch": f"PyTorch {torch.__version__}"}
+    runs = {k: f(args) for k, f in (("gputrain", gputrain_epochs), ("torch", torch_epochs))
+            if args.only in (None, k)}
+    times = {k: [] for k in runs}
+    for epoch in range(1, args.epochs + 1):  # alternate: one epoch of each in turn
+        for key, run in runs.items():
+            times[key].append(next(run))
+            print(f"epoch {epoch} {names[key]}: {times[key][-1][0]:.3f} s", file=sys.stderr,
+                  flush=True)
+    accuracy = {k: next(run) for k, run in runs.items()}
     print(f"MLP {args.hidden} relu, Adam lr={args.lr}, batch {args.batch_size}, "
           f"dropout {args.dropout}, {args.epochs} epochs, {args.threads} threads, "
           f"{os.path.basename(args.train)}; seconds are medians over the epochs")
-    print(f"{'system':<24} {'s/epoch':>8} {'cpu s/epoch':>12} {'test acc':>9}", flush=True)
-    results = {}
-    runs = {"gputrain": run_gputrain, "torch": run_torch}
-    for key, run in runs.items():
-        if args.only not in (None, key):
-            continue
-        r = results[key] = run(args)
-        label = "gputrain (NumPy)" if key == "gputrain" else f"PyTorch {r['version']}"
-        print(f"{label:<24} {statistics.median(r['epoch_seconds']):>8.3f} "
-              f"{statistics.median(r['epoch_cpu_seconds']):>12.3f} {r['accuracy']:>9.4f}",
-              flush=True)
-    if len(results) == 2:
-        ours, ref = results["gputrain"], results["torch"]
-        ratio = statistics.median(ours["epoch_seconds"]) / statistics.median(ref["epoch_seconds"])
-        cpu = (statistics.median(ours["epoch_cpu_seconds"])
-               / statistics.median(ref["epoch_cpu_seconds"]))
-        gap = (ours["accuracy"] - ref["accuracy"]) * 100
-        print(f"gputrain/PyTorch epoch time: {ratio:.2f}x wall, {cpu:.2f}x cpu (target <= 1.2x); "
+    print(f"{'system':<24} {'s/epoch':>8} {'cpu s/epoch':>12} {'test acc':>9}")
+    wall = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
+    cpu = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
+    for key in runs:
+        print(f"{names[key]:<24} {wall[key]:>8.3f} {cpu[key]:>12.3f} {accuracy[key]:>9.4f}")
+    if len(runs) == 2:
+        gap = (accuracy["gputrain"] - accuracy["torch"]) * 100
+        print(f"gputrain/PyTorch epoch time: {wall['gputrain'] / wall['torch']:.2f}x wall, "
+              f"{cpu['gputrain'] / cpu['torch']:.2f}x cpu (target <= 1.2x); "
               f"accuracy difference {gap:+.2f} points (target within 0.5)")
     return 0
 
