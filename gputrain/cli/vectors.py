@@ -30,7 +30,8 @@ def _load(path: Path, device):
         warnings.simplefilter("always")
         kv = KeyedVectors.load(path, device=device)
     for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
+        if issubclass(w.category, UserWarning):  # ours; not library deprecation noise
+            click.echo(f"warning: {w.message}", err=True)
     return kv
 
 
