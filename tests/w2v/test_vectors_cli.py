@@ -1,6 +1,7 @@
 """`gputrain neighbors / analogy / eval / plot` through the console entry point."""
 
 import json
+import subprocess
 import sys
 
 import numpy as np
@@ -148,3 +149,13 @@ def test_missing_truncated_and_malformed_files_say_where(capsys, vectors, tmp_pa
     _one_line_error(code, err, "bad.txt", "line 3")
     code, _, err = run(capsys, "eval", vectors)
     _one_line_error(code, err, "--analogies", "--pairs")
+
+
+def test_a_real_process_exits_2_with_one_line(vectors, tmp_path):
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(vectors.read_bytes()[:100])
+    proc = subprocess.run([sys.executable, "-m", "gputrain", "neighbors", str(cut), "king"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert "truncated binary vector file at word 2 of 38" in proc.stderr
