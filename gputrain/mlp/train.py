@@ -106,7 +106,7 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
         saved = ckpt.load_checkpoint(out) if resume else None
         if saved is None and (out / ckpt.CHECKPOINT_FILE).exists():
             raise GputrainError(f"{out} already holds a run; continue it with --resume "
-                                     f"{out} or choose another -o")
+                                f"{out} or choose another -o")
         data = prepare_data(config, device, saved[0] if saved else None)
         network = build_network(data.n_in, data.n_out, config.hidden, config.activation,
                                 config.dropout, config.init, config.seed, device)
