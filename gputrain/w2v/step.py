@@ -163,7 +163,7 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
 
 
 _MAPS: dict = {}
-BLOCK = 16  # consecutive centres per block product
+BLOCK = 8  # consecutive centres per block product (fastest of 4..32 measured)
 
 
 def _band(k: int, span: int, T: int):
@@ -232,15 +232,13 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     Gb[:, R, C] = g.reshape(nb, k, span, T)
     grad_Pb = np.matmul(Gb, Ob)  # (nb, k+2W, d)
     grad_out = np.matmul(Gb.transpose(0, 2, 1), Pb)  # (nb, kT, d)
-    grad_pos = np.zeros((n_p + max(width, k), dim), dtype=np.float32)
-    grad_pos[:n_p].reshape(nb, k, dim)[...] += grad_Pb[:, :k]
-    # rows k..k+2W of block j land on positions (j+1)k .. (j+1)k + 2W
-    tail = grad_Pb[:, k:]
-    if width <= k:
-        grad_pos[k:k + n_p].reshape(nb, k, dim)[:, :width] += tail
-    else:
-        for j in range(nb):
-            grad_pos[(j + 1) * k:(j + 1) * k + width] += tail[j]
+    # overlap-add: row r of block j is position j*k + r; add rows k at a time
+    pieces = -(-(k + width) // k)
+    grad_pos = np.zeros((n_p + pieces * k, dim), dtype=np.float32)
+    for c in range(pieces):
+        rows_c = min(k, k + width - c * k)
+        grad_pos[c * k:c * k + n_p].reshape(nb, k, dim)[:, :rows_c] += \
+            grad_Pb[:, c * k:c * k + rows_c]
     _scatter_add(w_in, rows, grad_pos[:n_p + width])
     _scatter_add(w_out, trow.reshape(-1), grad_out.reshape(-1, dim))
     return loss
