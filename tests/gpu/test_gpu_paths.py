@@ -62,7 +62,7 @@ def test_row_updates_with_hot_duplicate_rows_match_numpy(cp, rule):
     rows = (rng.zipf(1.3, 20000) % 5000).astype(np.int32)  # a few rows hit thousands of times
     values = rng.normal(size=(len(rows), 100)).astype(np.float32) * 1e-3
     accum = np.full(table.shape, 0.1, np.float32)
-    got_t, got_a = cp.asarray(table), cp.asarray(accum)
+    got_t, got_a = cp.array(table), cp.array(accum)
     if rule == "sgd":
         sparse.sgd_rows(table, rows, values, 0.1)
         sparse.sgd_rows(got_t, cp.asarray(rows), cp.asarray(values), 0.1)
@@ -85,7 +85,7 @@ def test_w2v_step_on_a_real_batch_matches_numpy(cp, name):
     ctx = ids[: batch * n_ctx].reshape(batch, n_ctx).astype(np.int32)
     tgt = ids[batch * n_ctx: batch * (n_ctx + n_out)].reshape(batch, n_out).astype(np.int32)
     ctx[:, 8:][rng.random((batch, 2)) < 0.5] = -1
-    g_in, g_out = cp.asarray(w_in), cp.asarray(w_out)
+    g_in, g_out = cp.array(w_in), cp.array(w_out)
     want = getattr(step, name)(w_in, w_out, ctx, tgt, 0.025)
     got = getattr(step, name)(g_in, g_out, cp.asarray(ctx), cp.asarray(tgt), 0.025)
     assert got == pytest.approx(want, rel=1e-5)
@@ -104,7 +104,7 @@ def test_w2v_step_hogwild_with_repeated_rows_stays_close_to_numpy(cp):
     ctx = rng.integers(0, vocab, (batch, 8)).astype(np.int32)
     tgt = rng.integers(0, vocab, (batch, 6)).astype(np.int32)
     start_in = w_in.copy()
-    g_in, g_out = cp.asarray(w_in), cp.asarray(w_out)
+    g_in, g_out = cp.array(w_in), cp.array(w_out)
     want = step.sgns_step(w_in, w_out, ctx, tgt, 0.025)
     got = step.sgns_step(g_in, g_out, cp.asarray(ctx), cp.asarray(tgt), 0.025)
     assert got == pytest.approx(want, rel=1e-2)
