@@ -38,7 +38,12 @@ context rows (gensim's ``cbow_mean=1``); ``g[t] = label[t] - sigmoid(h . w_out[t
 ``w_out[t] += lr * g[t] * h``; every context row gets ``lr * (sum_t g[t] w_out[t]) / n``
 (the exact gradient of the mean). Centres with no valid context are skipped.
 
-Both return the summed loss of the minibatch (before the update) as a float64. Logits are
+:func:`sgns_window_step` is the CPU trainer's skip-gram: the same arithmetic for a run of
+consecutive centre words, given as positions instead of a ``contexts`` matrix (tested
+equal to :func:`sgns_step`). On CuPy arrays :func:`sgns_step` / :func:`cbow_step` call
+``gputrain.kernels.sgns_step`` / ``cbow_step`` (same signature, Hogwild atomics).
+
+All three return the summed loss of the minibatch (before the update) as a float64. Logits are
 clipped to [-30, 30] inside the loss and sigmoid (so no overflow; a term then saturates).
 Apart from the clipping, everything is exact float32 arithmetic; nothing is shared between
 calls, so the caller owns every random choice (windows, negatives, subsampling).

@@ -68,7 +68,7 @@ def count_words(token_lists: Iterable[list[str]], max_vocab_size: int | None = N
     for tokens in token_lists:
         counts.update(tokens)
         raw += len(tokens)
-        if max_vocab_size and len(counts) > max_vocab_size:
+        while max_vocab_size and len(counts) > max_vocab_size:  # at most one chunk over
             pruned += _prune(counts, min_reduce)
             min_reduce += 1
     return counts, raw, pruned
