@@ -81,7 +81,7 @@ def _write_ids(path, vocab: Vocab, lowercase: bool, ids_file, ends_file) -> int:
 
 
 def count_and_encode(path, cache_dir, lowercase: bool, min_count: int, settings: dict,
-                     source: str = "corpus", step: int = 1 << 22) -> EncodedCorpus:
+                     source: str = "corpus", step: int = 1 << 20) -> EncodedCorpus:
     """Vocabulary and id cache in ONE pass over the text (used without --max-vocab-size).
 
     Tokens get provisional ids in order of first appearance (written to a scratch file)
