@@ -126,3 +126,23 @@ def test_vectors_choice(tmp_path):
     np.testing.assert_array_equal(both.vectors[:, :16], inp.vectors)
     np.testing.assert_allclose(summed.vectors, both.vectors[:, :16] + both.vectors[:, 16:],
                                rtol=1e-6)
+
+
+def test_worker_processes_pause_checkpoint_stop_and_resume(tmp_path):
+    corpus = topic_corpus(tmp_path / "c.txt", sentences=3000)
+    stop = StopAfterFirstCheckpoint()
+    events = []
+
+    def report(event, **fields):
+        events.append(event)
+        stop(event, **fields)
+
+    first = train(corpus, cfg(threads=2, epochs=3), tmp_path / "ck", checkpoint_every=3000,
+                  report=report, stop=stop)
+    assert first.stopped and "checkpoint" in events
+    total = 3 * first.counts.sum()
+    assert 0 < first.words_trained < total
+    rest = train(corpus, cfg(threads=2, epochs=3), tmp_path / "ck", checkpoint_every=3000,
+                 resume=True)
+    assert not rest.stopped and rest.words_trained == total
+    assert same_topic_rate(rest) > 0.95
