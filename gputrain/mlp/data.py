@@ -25,7 +25,7 @@ FORMATS = {
     ".arrow": "ipc",
     ".ipc": "ipc",
 }
-CHUNK_BYTES = 4 << 20  # rows per conversion chunk: about 4 MiB of float32 (stays in cache)
+CHUNK_BYTES = 32 << 20  # rows per conversion chunk: about 32 MiB of float32
 
 
 @dataclass
@@ -171,6 +171,12 @@ def _fill(source: _Source, columns, features, label):
     matrix = np.empty((source.rows, width), dtype=np.float32)
     label_chunks = []
     chunk_rows = max(256, CHUNK_BYTES // (4 * width))
+    types = {source.schema.field(n).type for n in features}
+    if source.fmt == "csv":
+        types = {pa.float32()}  # features are parsed as float32
+    kind = next(iter(types)) if len(types) == 1 else None
+    as_tensor = (kind is not None and (pa.types.is_integer(kind) or pa.types.is_floating(kind))
+                 and hasattr(pa.RecordBatch, "to_tensor"))
     start = 0
     for batch in source.batches(columns, set(features)):
         for offset in range(0, batch.num_rows, chunk_rows):
@@ -179,13 +185,17 @@ def _fill(source: _Source, columns, features, label):
             if start + n > matrix.shape[0]:  # only if the file grew while we read it
                 raise GputrainError(f"{source.path}: more rows than when reading began")
             block = matrix[start:start + n]
-            for j, name in enumerate(features):
+            for name in features:
                 column = part.column(name)
                 if column.null_count:
                     row = start + int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
                     raise GputrainError(f"{source.path}: column {name!r} has a missing or NaN "
                                         f"value at row {row}")
-                block[:, j] = column.to_numpy(zero_copy_only=False)
+            if as_tensor:  # one C++ pass straight to row-major (about 2x faster than columns)
+                block[:] = np.asarray(part.select(features).to_tensor(row_major=True))
+            else:
+                for j, name in enumerate(features):
+                    block[:, j] = part.column(name).to_numpy(zero_copy_only=False)
             if not np.isfinite(block).all():
                 r, j = np.argwhere(~np.isfinite(block))[0]
                 value = "NaN" if np.isnan(block[r, j]) else block[r, j]
