@@ -122,3 +122,15 @@ def test_standardizer_uses_training_rows_and_handles_constant_columns():
     standardize_(m, mean, std)
     assert np.all(m[:, 1] == 0)
     assert abs(m[train, 0].mean()) < 1e-5
+
+
+@pytest.mark.parametrize("arrow_type", [pa.int8(), pa.int64(), pa.float64(), pa.float16()])
+def test_same_typed_integer_and_float_columns(tmp_path, arrow_type):
+    import pyarrow.parquet as pq
+
+    values = np.arange(-60, 60).reshape(40, 3)
+    cols = {f"c{j}": pa.array(values[:, j]).cast(arrow_type) for j in range(3)}
+    path = tmp_path / "same.parquet"
+    pq.write_table(pa.table(cols | {"y": np.arange(40) % 2}), path)
+    t = read_table(path, None, "y")
+    np.testing.assert_array_equal(t.features, values.astype(np.float32))
