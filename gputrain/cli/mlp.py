@@ -51,7 +51,9 @@ def mlp():
               metavar=_choices(ACTIVATIONS))
 @click.option("--optimizer", default=DEFAULTS.optimizer, show_default=True,
               metavar=_choices(OPTIMIZERS))
-@click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True, help="Learning rate.")
+@click.option("--lr", type=float, default=None,
+              help="Learning rate (default: the optimizer's own: adam/adamw 1e-3, sgd/momentum/"
+              "nesterov/adagrad/rmsprop 0.01, adadelta 1.0, adafactor relative step).")
 @click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True)
 @click.option("--epochs", type=int, default=DEFAULTS.epochs, show_default=True,
               help="Total epochs (a resumed run continues up to this number).")

@@ -31,7 +31,7 @@ class MLPConfig:
     hidden: list[int] = field(default_factory=lambda: [256, 128])
     activation: str = "relu"
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: float | None = None  # None: the optimizer's own default (adam 1e-3, adadelta 1.0, ...)
     batch_size: int = 128
     epochs: int = 10
     dropout: float = 0.1
@@ -65,7 +65,8 @@ class MLPConfig:
         for size in self.hidden:
             if size < 1:
                 raise GputrainError(f"--hidden: layer sizes must be >= 1, got {size}")
-        _number("--lr", self.lr, low=0.0, low_open=True)
+        if self.lr is not None:
+            _number("--lr", self.lr, low=0.0, low_open=True)
         _number("--dropout", self.dropout, low=0.0, high=1.0)
         _number("--l2", self.l2, low=0.0)
         _number("--val-split", self.val_split, low=0.0, high=1.0)

@@ -16,6 +16,7 @@ the weights of the best validation epoch (the last epoch when there is no valida
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,8 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
                     val_rows=data.n_val, features=data.n_in, outputs=data.n_out,
                     epochs=config.epochs, device=str(device), resumed_at=state.epoch)
         loop = _Loop(config, data, network, optimizer, schedule, state, events, stop, progress)
-        stopped = loop.run()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked, not warned
+            stopped = loop.run()
         result = TrainResult(str(out), config.task, state.history, state.best_epoch,
                              stopped=stopped, early_stopped=state.early_stopped)
         if not stopped and state.history:
@@ -236,6 +238,7 @@ class _Loop:
         return {"loss": loss, "rmse": loss ** 0.5}
 
     def _report(self, bar, batch: int, mean_loss: float, accuracy: float) -> None:
+        _check_finite(mean_loss, self.s.epoch + 1)
         metrics = self._train_metrics(mean_loss, accuracy)
         bar.set_postfix({k: f"{v:.4f}" for k, v in metrics.items()}, refresh=False)
         fraction = (self.s.epoch + batch / self.batches) / self.c.epochs
@@ -244,6 +247,7 @@ class _Loop:
 
     def _end_epoch(self, train: dict, seconds: float, cpu_seconds: float) -> None:
         s, c, d = self.s, self.c, self.d
+        _check_finite(train["loss"], s.epoch + 1)
         record = {"epoch": s.epoch + 1, **train}
         if d.n_val:
             val = score(self.net, d.features, d.targets, d.val_rows, c.task,
@@ -292,3 +296,10 @@ class _Loop:
                              self.opt.state_dict())
         self.events.emit("checkpoint", epoch=s.epoch, batch=s.batch,
                          path=str(Path(self.c.out_dir) / ckpt.CHECKPOINT_FILE))
+
+
+def _check_finite(loss: float, epoch: int) -> None:
+    """A NaN or infinite loss means training diverged: stop with a clear error, not a model."""
+    if not math.isfinite(loss):
+        raise GputrainError(f"training diverged: the loss is {loss} in epoch {epoch}; "
+                            "try a lower --lr (or --optimizer adam)")

@@ -202,3 +202,25 @@ def test_sigterm_checkpoints_and_exits_75_then_resumes(tmp_path, capsys, tables)
     code, out, _ = run(capsys, "mlp", "train", data, "--resume", model, "--epochs", "2",
                        "--quiet")
     assert code == 0 and out.startswith("epoch 2:")
+
+
+def test_diverging_training_fails_with_one_line_and_saves_no_model(tmp_path, capsys,
+                                                                     parquet_file):
+    model = tmp_path / "m"
+    line = fails(capsys, "mlp", "train", parquet_file, "--label", "animal", "--hidden", "16",
+                 "--epochs", "2", "--optimizer", "sgd", "--lr", "1e30", "--quiet",
+                 "--device", "cpu", "-o", model)
+    assert "training diverged" in line and "--lr" in line
+    assert not (model / "weights.npz").exists()
+
+
+def test_without_lr_each_optimizer_takes_its_own_default(tmp_path, capsys, parquet_file):
+    # adadelta's step is scaled by lr (default 1.0): a shared 1e-3 default would cripple it
+    model = tmp_path / "m"
+    code, _, err = run(capsys, "mlp", "train", parquet_file, "--label", "animal",
+                       "--hidden", "16", "--epochs", "5", "--batch-size", "16",
+                       "--optimizer", "adadelta",
+                       "--quiet", "--device", "cpu", "-o", model)
+    assert code == 0, err
+    last = [json.loads(x) for x in (model / "metrics.jsonl").read_text().splitlines()][-1]
+    assert last["lr"] == 1.0 and last["accuracy"] > 0.8
