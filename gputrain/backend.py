@@ -13,6 +13,7 @@ or ``gpu`` (an error when there is none), from ``--device`` on every command or 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -20,13 +21,28 @@ import numpy
 
 from gputrain.errors import GputrainError
 
-try:  # guarded once, here (Chainer's backends/cuda.py does the same)
-    import cupy as _cupy
-except Exception as _e:  # ImportError, or a CUDA library that fails to load
-    _cupy = None
-    _cupy_import_error: Exception | None = _e
-else:
-    _cupy_import_error = None
+_cupy_state: dict = {}  # "module" (or None) and "error", filled by the first _cupy() call
+
+
+def _cupy() -> ModuleType | None:
+    """Import cupy once, on first need (guarded as Chainer's backends/cuda.py does).
+
+    Importing cupy costs a few hundred milliseconds, so ``--device cpu`` never pays it.
+    """
+    if "module" not in _cupy_state:
+        try:
+            import cupy
+        except Exception as e:  # ImportError, or a CUDA library that fails to load
+            _cupy_state.update(module=None, error=e)
+        else:
+            _cupy_state.update(module=cupy, error=None)
+    return _cupy_state["module"]
+
+
+def _cupy_if_imported() -> ModuleType | None:
+    """cupy when something already imported it; a cupy array cannot exist otherwise."""
+    return _cupy() if "cupy" in sys.modules else None
+
 
 DEFAULT_DTYPE = numpy.float32
 DEVICE_ENV = "GPUTRAIN_DEVICE"
@@ -34,16 +50,17 @@ DEVICE_CHOICES = ("auto", "cpu", "gpu")
 
 
 def cupy_module() -> ModuleType | None:
-    """The cupy module if it imported, else None (for kernels.py and GPU-only tests)."""
-    return _cupy
+    """The cupy module if it imports, else None (for kernels.py and GPU-only tests)."""
+    return _cupy()
 
 
 def gpu_count() -> int:
     """Number of CUDA devices CuPy can use; 0 without cupy, a driver or a device."""
-    if _cupy is None:
+    cupy = _cupy()
+    if cupy is None:
         return 0
     try:
-        return int(_cupy.cuda.runtime.getDeviceCount())
+        return int(cupy.cuda.runtime.getDeviceCount())
     except Exception:  # no driver, driver too old, no device
         return 0
 
@@ -61,7 +78,7 @@ class Device:
 
     @property
     def xp(self) -> ModuleType:
-        return _cupy if self.kind == "gpu" else numpy
+        return _cupy() if self.kind == "gpu" else numpy
 
     @property
     def is_gpu(self) -> bool:
@@ -73,14 +90,15 @@ class Device:
     def rng(self, seed: int | None = None):
         """A fresh seeded generator that draws on this device (``xp.random.default_rng``)."""
         if self.is_gpu:
-            with _cupy.cuda.Device(self.id):
-                return _cupy.random.default_rng(seed)
+            cupy = _cupy()
+            with cupy.cuda.Device(self.id):
+                return cupy.random.default_rng(seed)
         return numpy.random.default_rng(seed)
 
     def activate(self):
         """Context manager that makes this device current (a no-op on the CPU)."""
         if self.is_gpu:
-            return _cupy.cuda.Device(self.id)
+            return _cupy().cuda.Device(self.id)
         return _NullContext()
 
 
@@ -109,7 +127,7 @@ def resolve_device(spec: str | None = None) -> Device:
         return Device("gpu", 0) if count else CPU
     index = int(ordinal or 0)
     if count == 0:
-        why = f" (cupy: {_cupy_import_error})" if _cupy is None else ""
+        why = f" (cupy: {_cupy_state['error']})" if _cupy() is None else ""
         raise GputrainError(f"--device gpu: no CUDA device is available{why}")
     if index >= count:
         raise GputrainError(f"--device {text}: only {count} CUDA device(s) present")
@@ -118,13 +136,15 @@ def resolve_device(spec: str | None = None) -> Device:
 
 def get_array_module(*arrays) -> ModuleType:
     """cupy if any argument is a cupy array, else numpy."""
-    if _cupy is not None:
-        return _cupy.get_array_module(*arrays)
+    cupy = _cupy_if_imported()
+    if cupy is not None:
+        return cupy.get_array_module(*arrays)
     return numpy
 
 
 def is_gpu_array(a) -> bool:
-    return _cupy is not None and isinstance(a, _cupy.ndarray)
+    cupy = _cupy_if_imported()
+    return cupy is not None and isinstance(a, cupy.ndarray)
 
 
 def device_of(a) -> Device:
@@ -136,20 +156,22 @@ def device_of(a) -> Device:
 def to_cpu(a):
     """A NumPy array (copied from the GPU when needed); scalars and None pass through."""
     if is_gpu_array(a):
-        return _cupy.asnumpy(a)
+        return _cupy().asnumpy(a)
     return a
 
 
 def to_device(a, device: Device, dtype=None):
     """``a`` as an array on ``device`` (no copy when it is already there with that dtype)."""
     if device.is_gpu:
-        with _cupy.cuda.Device(device.id):
-            return _cupy.asarray(a, dtype=dtype)
+        cupy = _cupy()
+        with cupy.cuda.Device(device.id):
+            return cupy.asarray(a, dtype=dtype)
     return numpy.asarray(to_cpu(a), dtype=dtype)
 
 
 def synchronize(device: Device) -> None:
     """Wait for queued GPU work (for honest timings); a no-op on the CPU."""
     if device.is_gpu:
-        with _cupy.cuda.Device(device.id):
-            _cupy.cuda.get_current_stream().synchronize()
+        cupy = _cupy()
+        with cupy.cuda.Device(device.id):
+            cupy.cuda.get_current_stream().synchronize()

@@ -56,3 +56,16 @@ def test_gpu_round_trip():
     y = to_device(x, dev)
     assert backend.is_gpu_array(y)
     np.testing.assert_array_equal(to_cpu(y), x)
+
+
+def test_cpu_device_never_imports_cupy():
+    # importing cupy costs a few hundred ms per trainer start; --device cpu must not pay it
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from gputrain.backend import resolve_device, "
+            "get_array_module, to_cpu; d = resolve_device('cpu'); "
+            "assert get_array_module(np.ones(2)) is np; to_cpu(np.ones(2)); "
+            "import gputrain.autograd, gputrain.nn, gputrain.optim; "
+            "assert 'cupy' not in sys.modules, 'cupy imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
