@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RUNNING, PAUSED, FINISHED, FAILED = 0.0, 1.0, 2.0, 3.0
+RUNNING, PAUSED, FINISHED, FAILED, DIVERGED = 0.0, 1.0, 2.0, 3.0, 4.0
 _HEAD = 3  # pause, stop, base_words
 _PER_WORKER = 5  # words, inflight, loss, pairs, status
 

@@ -36,7 +36,7 @@ from gputrain.w2v.encoded import (
     remove_cache,
 )
 from gputrain.w2v.monitor import Monitor
-from gputrain.w2v.shared import FAILED, FINISHED, PAUSED, SharedState
+from gputrain.w2v.shared import DIVERGED, FAILED, FINISHED, PAUSED, SharedState
 from gputrain.w2v.vocab import build_vocab
 from gputrain.w2v.worker import Plan, single_thread_env, train_shard, worker_main
 
@@ -225,6 +225,9 @@ def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor: Monitor) 
 
     def check_health():
         for w, p in enumerate(procs):
+            if state.status[w] == DIVERGED:
+                raise GputrainError(f"training diverged (the loss is no longer finite) in worker "
+                                    f"{w}; lower --alpha or --batch-size, or use fewer --threads")
             if state.status[w] == FAILED or (p.exitcode not in (None, 0)):
                 raise GputrainError(f"word2vec worker {w} failed (exit code {p.exitcode})")
 

@@ -10,8 +10,10 @@ epoch; the learning rate decays linearly with the words trained by all workers t
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -19,10 +21,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gputrain.errors import GputrainError
 from gputrain.w2v.batches import keep_probabilities, negative_table, slice_batches
 from gputrain.w2v.encoded import EncodedCorpus, open_cache
-from gputrain.w2v.shared import FAILED, FINISHED, PAUSED, RUNNING, SharedState, StateSpec
+from gputrain.w2v.shared import (
+    DIVERGED,
+    FAILED,
+    FINISHED,
+    PAUSED,
+    RUNNING,
+    SharedState,
+    StateSpec,
+)
 from gputrain.w2v.step import cbow_step, sgns_step, sgns_window_step
+
+
+class Diverged(GputrainError):
+    """The loss became infinite or NaN: the learning rate is too high for this corpus."""
+
+    def __init__(self, lr: float, words: float):
+        super().__init__(
+            f"training diverged (the loss is no longer finite) after {int(words):,} words at "
+            f"learning rate {lr:.4g}; lower --alpha or --batch-size, or use fewer --threads")
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,8 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
                     if step_device is not None:
                         contexts, targets = step_device(contexts), step_device(targets)
                     loss = step(state.w_in, state.w_out, contexts, targets, lr)
+                if not math.isfinite(loss):
+                    raise Diverged(lr, state.words_done())
                 state.loss[worker] += loss
                 state.pairs[worker] += pairs
                 if on_batch is not None:
@@ -147,6 +169,10 @@ def worker_main(spec: StateSpec, cache_dir: str, plan: Plan, worker: int, lock) 
         train_shard(state, corpus, plan, worker, lambda: _wait_while_paused(state, worker),
                     lock=lock)
         state.status[worker] = FINISHED
+    except Diverged as e:
+        state.status[worker] = DIVERGED
+        sys.stderr.write(f"{e}\n")
+        os._exit(1)
     except BaseException:
         state.status[worker] = FAILED
         traceback.print_exc()
