@@ -129,6 +129,7 @@ def test_worker_processes_share_the_tables(tmp_path, monkeypatch):
     assert not os.path.exists(created[0].counters_path)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that is being tested
 def test_divergence_is_a_clear_error(tmp_path):
     from gputrain.errors import GputrainError
 
