@@ -25,7 +25,8 @@ MAX_SENTENCE_TOKENS = 10_000
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "austen.txt.gz"
 CHUNK_BYTES = 1 << 20
 SNIFF_BYTES = 64 << 10
-MAX_BINARY_FRACTION = 0.10  # of the first 64 KiB: NULs, control bytes, invalid UTF-8
+MAX_BINARY_FRACTION = 0.30  # of the first 64 KiB: control bytes + invalid UTF-8 sequences
+MAX_NUL_FRACTION = 0.01  # NUL bytes: binary data or UTF-16, never UTF-8 text
 
 _TEXT_CONTROLS = set(b"\t\n\r\f\v\x1b")
 
@@ -65,7 +66,8 @@ def _sniff(data: bytes, path) -> None:
     controls = sum(1 for b in data if b < 32 and b not in _TEXT_CONTROLS)
     text = data.decode("utf-8", errors="replace")
     invalid = text.count("\ufffd")
-    if (controls + invalid) / len(data) > MAX_BINARY_FRACTION:
+    if (data.count(0) / len(data) > MAX_NUL_FRACTION
+            or (controls + invalid) / len(data) > MAX_BINARY_FRACTION):
         raise GputrainError(f"corpus looks like a binary file, not UTF-8 text: {path}")
 
 

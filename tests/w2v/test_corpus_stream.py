@@ -84,3 +84,19 @@ def test_unusable_files_are_refused_with_one_line(tmp_path, content, message):
     with pytest.raises(GputrainError, match=message) as err:
         list(iter_chunks(p))
     assert "\n" not in str(err.value) and "bad.txt" in str(err.value)
+
+
+def test_latin1_text_is_read_with_replacement_not_refused(tmp_path):
+    p = tmp_path / "fr.txt"
+    p.write_bytes(("le caf\xe9 na\xefve du r\xe9sum\xe9 et la " * 500).encode("latin-1"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tokens, _ = read_all(p)
+    assert tokens[:3] == ["le", "caf\ufffd", "na\ufffdve"] and len(caught) == 1
+
+
+def test_utf16_is_refused(tmp_path):
+    p = tmp_path / "u16.txt"
+    p.write_text("hello world " * 100, encoding="utf-16")
+    with pytest.raises(GputrainError, match="binary"):
+        list(iter_chunks(p))
