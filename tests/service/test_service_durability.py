@@ -122,7 +122,9 @@ def test_a_second_signal_exits_at_once_and_the_job_runs_again_later(start_server
     assert server.proc.wait(10) == 128 + signal.SIGINT
     assert time.monotonic() - t0 < 5
     waiter(lambda: not alive(trainer_pid), 5, "the trainer to be killed")
-    assert state_on_disk(data, job_id) == ("running", 1)  # left for the next start
+    # left for the next start: still "running" when the second signal cut the first
+    # stage short, or already back in the queue when the trainer checkpointed in time
+    assert state_on_disk(data, job_id) in {("running", 1), ("queued", 1)}
 
     again = start_server(data, "--workers", "1")
     with again.client() as api:

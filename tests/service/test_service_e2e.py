@@ -116,8 +116,8 @@ def test_a_failing_job_ends_failed_with_its_error_and_the_worker_goes_on(start_s
         assert failed["state"] == "failed"
         assert "no_such_column" in failed["error"] and "\n" not in failed["error"]
         diverged = api.get(f"/jobs/{nan['id']}").json()
-        assert diverged["state"] == "failed", diverged  # the trainer itself exits 0 on NaN
-        assert diverged["error"].startswith("training diverged: loss is nan")
+        assert diverged["state"] == "failed", diverged
+        assert diverged["error"].startswith("training diverged"), diverged
         r = gputrain("jobs", "wait", bad["id"], server=server)
         assert r.returncode == 1 and "no_such_column" in r.stdout
         r = gputrain("jobs", "show", "nope", server=server)
