@@ -160,7 +160,7 @@ extern "C" __global__ void cbow_step(float* __restrict__ w_in, float* __restrict
   for (int c = 0; c < n_ctx; ++c) {
     const int row = ctx[c];
     if (row < 0) continue;
-    for (int e = lane; e < dim; e += 32) atomicAdd(&w_in[(long long)row * dim + e], gh[e] * inv_n);
+    for (int e = lane; e < dim; e += 32) atomicAdd(&w_in[(long long)row * dim + e], gh[e]);
   }
   if (lane == 0) loss[b] = loss_sum;
 }

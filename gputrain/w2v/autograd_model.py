@@ -34,8 +34,11 @@ class Word2VecModel(Module):
         labels[:, 0] = 1.0
         if cbow:
             count = mask_c.sum(axis=1, keepdims=True)
-            weights = (mask_c / xp.maximum(count, 1.0))[:, None, :]  # (B, 1, C): the mean
-            hidden = ops.matmul(Tensor(weights), inputs)  # (B, 1, d)
+            summed = ops.matmul(Tensor(mask_c[:, None, :]), inputs)  # (B, 1, d)
+            # the mean as a value, but the sum's gradient (word2vec's CBOW rule): the
+            # subtracted part is a constant, so each context row gets the full error
+            excess = summed.data - summed.data / xp.maximum(count, 1.0)[:, :, None]
+            hidden = ops.sub(summed, Tensor(excess))
             logits = ops.matmul(hidden, ops.transpose(outputs, 0, 2, 1))  # (B, 1, T)
             logits = ops.reshape(logits, *targets.shape)
             mask = mask_t * (count > 0)

@@ -35,8 +35,10 @@ the centre word's output vector. Per centre::
 
 CBOW (:func:`cbow_step`): the input of centre ``b`` is the mean ``h`` of its ``n`` valid
 context rows (gensim's ``cbow_mean=1``); ``g[t] = label[t] - sigmoid(h . w_out[t])``;
-``w_out[t] += lr * g[t] * h``; every context row gets ``lr * (sum_t g[t] w_out[t]) / n``
-(the exact gradient of the mean). Centres with no valid context are skipped.
+``w_out[t] += lr * g[t] * h``; every context row gets the whole ``lr * sum_t g[t] w_out[t]``
+(word2vec.c's and gensim's rule: the error of the mean goes in full to each context word,
+i.e. the gradient of the mean without the 1/n; with the exact 1/n, input vectors learn n
+times slower and CBOW lags far behind gensim). Centres with no valid context are skipped.
 
 :func:`sgns_window_step` is the CPU trainer's skip-gram: the same arithmetic for a run of
 consecutive centre words, given as positions instead of a ``contexts`` matrix (tested
@@ -159,7 +161,7 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
     sign = _signed_mask(targets, mask_t)
     logits = np.einsum("bd,btd->bt", h, outputs)
     g, loss = _grad_and_loss(logits, sign, lr)  # (B, T)
-    grad_h = np.einsum("bt,btd->bd", g, outputs) * inv_n[:, None]  # per context row
+    grad_h = np.einsum("bt,btd->bd", g, outputs)  # to every context row, undivided
     grad_out = g[:, :, None] * h[:, None, :]
     grad_in = np.broadcast_to(grad_h[:, None, :], crow.shape + (w_in.shape[1],))
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])

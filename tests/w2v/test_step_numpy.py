@@ -30,8 +30,8 @@ def reference(w_in, w_out, contexts, targets, lr, cbow):
                 grad_h += g * w_out[t]
                 d_out[t] += lr * g * h
             if cbow:
-                for c in ctx:
-                    d_in[c] += lr * grad_h / len(ctx)
+                for c in ctx:  # word2vec's rule: the full error to every context word
+                    d_in[c] += lr * grad_h
             else:
                 d_in[ctx[i]] += lr * grad_h
     return w_in + d_in, w_out + d_out, loss
