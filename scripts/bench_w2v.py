@@ -1,6 +1,7 @@
 """word2vec training speed and quality: ``gputrain w2v`` against gensim 4 ``Word2Vec``.
 
     python scripts/bench_w2v.py CORPUS --eval-dir DIR [--tokens N] [--epochs E] [--threads T]
+                                [--cbow]
 
 Writes the corpus as lines of 1,000 words (optionally only its first N tokens: gensim's
 ``corpus_file`` mode silently truncates lines over 10,000 words), then trains both systems
@@ -41,7 +42,8 @@ GENSIM = textwrap.dedent("""
     import sys
     from gensim.models import Word2Vec
     corpus, out, epochs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    model = Word2Vec(corpus_file=corpus, sg=1, vector_size={dim}, window={window},
+    sg = int(sys.argv[5])
+    model = Word2Vec(corpus_file=corpus, sg=sg, vector_size={dim}, window={window},
                      negative={negative}, sample={sample}, min_count={min_count},
                      epochs=epochs, workers=threads, seed=1)
     model.wv.save_word2vec_format(out, binary=True)
@@ -117,6 +119,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--only", choices=["gputrain", "gensim"], default=None)
+    ap.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram (both)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench_w2v_") as tmp:
@@ -124,7 +127,8 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         lines = work / "corpus_1000.txt"
         n_tokens = write_lines(args.corpus, lines, args.tokens)
-        print(f"corpus: {n_tokens:,} tokens as lines of 1,000 words; {args.epochs} epochs, "
+        print(f"corpus: {n_tokens:,} tokens as lines of 1,000 words; "
+              f"{'CBOW' if args.cbow else 'skip-gram'}, {args.epochs} epochs, "
               f"{args.threads} threads", flush=True)
         s = SETTINGS
         systems = {
@@ -133,9 +137,10 @@ def main() -> None:
                          "--window", str(s["window"]), "--negative", str(s["negative"]),
                          "--sample", str(s["sample"]), "--min-count", str(s["min_count"]),
                          "--epochs", str(args.epochs), "--threads", str(args.threads),
-                         "--device", "cpu", "--quiet", "--no-plot"],
+                         "--device", "cpu", "--quiet", "--no-plot"]
+                        + (["--cbow"] if args.cbow else []),
             "gensim": [sys.executable, "-c", GENSIM, str(lines), str(work / "gensim.bin"),
-                       str(args.epochs), str(args.threads)],
+                       str(args.epochs), str(args.threads), "0" if args.cbow else "1"],
         }
         rows = {}
         for name, cmd in systems.items():
