@@ -249,3 +249,39 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     _scatter_add(w_in, rows, grad_pos[:n_p + width])
     _scatter_add(w_out, trow.reshape(-1), grad_out.reshape(-1, dim))
     return loss
+
+
+def cbow_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
+    """:func:`cbow_step` for ``B`` consecutive centre words in the layout of
+    :func:`sgns_window_step` (``contexts[b, c] = words[b + W + offset_c]`` where
+    ``valid[b, c]``): each input row is gathered and scattered once per position, and the
+    context means and their updates are window sums over the positions."""
+    _check(w_in, w_out, np.zeros(targets.shape, np.int32), targets)
+    if words.dtype != np.int32 or valid.dtype != np.bool_:
+        raise TypeError("words must be int32 and valid bool")
+    if valid.ndim != 2 or len(valid) != len(targets) or len(words) != len(valid) + valid.shape[1]:
+        raise ValueError("words (B + 2W,), valid (B, 2W) and targets (B, 1+K) do not match")
+    n, width = valid.shape
+    half = width // 2
+    count = valid.sum(axis=1)
+    mask_t = (targets >= 0) & (count > 0)[:, None]
+    trow = np.where(mask_t, targets, 0)
+    rows = np.where(words >= 0, words, 0)
+    by_position = np.take(w_in, rows, axis=0)  # (B + 2W, d)
+    weight = valid.astype(np.float32)  # (B, 2W)
+    offsets = [*range(half), *range(half + 1, width + 1)]  # position of column c: b + offset
+    h = np.zeros((n, w_in.shape[1]), dtype=np.float32)
+    for c, off in enumerate(offsets):
+        h += weight[:, c:c + 1] * by_position[off:off + n]
+    h *= (1.0 / np.maximum(count, 1)).astype(np.float32)[:, None]
+    outputs = np.take(w_out, trow, axis=0)  # (B, T, d)
+    logits = np.matmul(outputs, h[:, :, None])[:, :, 0]  # (B, T)
+    g, loss = _grad_and_loss(logits, _signed_mask(targets, mask_t), lr)
+    grad_h = np.matmul(g[:, None, :], outputs)[:, 0]  # (B, d), to every context row
+    grad_out = g[:, :, None] * h[:, None, :]
+    grad_pos = np.zeros_like(by_position)
+    for c, off in enumerate(offsets):
+        grad_pos[off:off + n] += weight[:, c:c + 1] * grad_h
+    _scatter_add(w_in, rows, grad_pos)
+    _scatter_add(w_out, trow.reshape(-1), grad_out.reshape(-1, w_in.shape[1]))
+    return loss

@@ -33,7 +33,7 @@ from gputrain.w2v.shared import (
     SharedState,
     StateSpec,
 )
-from gputrain.w2v.step import cbow_step, sgns_step, sgns_window_step
+from gputrain.w2v.step import cbow_step, cbow_window_step, sgns_step, sgns_window_step
 
 
 class Diverged(GputrainError):
@@ -109,6 +109,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
     keep_prob = keep_probabilities(corpus.vocab.counts, plan.sample)
     neg_table = negative_table(corpus.vocab.counts, plan.ns_exponent)
     step = cbow_step if plan.cbow else sgns_step
+    window_step = cbow_window_step if plan.cbow else sgns_window_step
     mine = plan.shard(worker, state.n_workers)
     for epoch in range(plan.epochs):
         while True:
@@ -121,7 +122,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
             lo, hi = plan.bounds(s)
             ids, sentence = corpus.read(lo, hi)
             rng = np.random.default_rng([plan.seed, epoch, s])
-            windows = not plan.cbow and step_device is None
+            windows = step_device is None  # the CPU: position layout
             for *batch, fraction in slice_batches(
                     ids, sentence, keep_prob, neg_table, rng, plan.window, plan.negative,
                     plan.batch_centres, windows=windows):
@@ -129,8 +130,10 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
                 lr = plan.alpha_at(state.words_done())
                 if windows:
                     words, valid, targets = batch
-                    pairs = int(np.dot(valid.sum(axis=1), (targets >= 0).sum(axis=1)))
-                    loss = sgns_window_step(state.w_in, state.w_out, words, valid, targets, lr)
+                    n_in = valid.sum(axis=1)
+                    n_out = (targets >= 0).sum(axis=1)
+                    pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
+                    loss = window_step(state.w_in, state.w_out, words, valid, targets, lr)
                 else:
                     contexts, targets = batch
                     n_in = (contexts >= 0).sum(axis=1)

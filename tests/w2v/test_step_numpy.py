@@ -96,10 +96,11 @@ def test_rejects_wrong_dtypes():
         sgns_step(w_in, w_out, contexts.astype(np.int64), targets, 0.1)
 
 
+@pytest.mark.parametrize("cbow", [False, True])
 @pytest.mark.parametrize("seed, window", [(0, 3), (1, 5), (2, 10)])
-def test_window_step_equals_sgns_step_on_the_same_windows(seed, window):
+def test_window_step_equals_step_on_the_same_windows(seed, window, cbow):
     from gputrain.w2v.batches import window_contexts
-    from gputrain.w2v.step import sgns_window_step
+    from gputrain.w2v.step import cbow_window_step, sgns_window_step
 
     rng = np.random.default_rng(seed)
     n_words, dim, n, negative = 15, 6, 40, 4
@@ -114,8 +115,10 @@ def test_window_step_equals_sgns_step_on_the_same_windows(seed, window):
     w_in = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
     w_out = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
     a_in, a_out, b_in, b_out = w_in.copy(), w_out.copy(), w_in.copy(), w_out.copy()
-    want = sgns_step(a_in, a_out, contexts, targets, 0.05)
-    got = sgns_window_step(b_in, b_out, words, contexts >= 0, targets, 0.05)
+    step, window_step = (cbow_step, cbow_window_step) if cbow else (sgns_step, sgns_window_step)
+    contexts[4] = -1  # a centre without context
+    want = step(a_in, a_out, contexts, targets, 0.05)
+    got = window_step(b_in, b_out, words, contexts >= 0, targets, 0.05)
     np.testing.assert_allclose(got, want, rtol=1e-6)
     np.testing.assert_allclose(b_in, a_in, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b_out, a_out, rtol=1e-5, atol=1e-6)
