@@ -11,9 +11,9 @@ default initialisation.
 
 Run it from a benchmark virtualenv that has torch (not a gputrain dependency):
 
-    python3 -m venv /work/bench-venv && /work/bench-venv/bin/pip install torch==2.13.0 \
-        numpy pyarrow tqdm click && /work/bench-venv/bin/pip install --no-deps -e .
-    /work/bench-venv/bin/python scripts/bench_mlp.py --threads 2
+    python3 -m venv ../bench-venv && ../bench-venv/bin/pip install torch==2.13.0 \
+        numpy pyarrow tqdm click && ../bench-venv/bin/pip install --no-deps -e .
+    ../bench-venv/bin/python scripts/bench_mlp.py --threads 2
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import time
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--train", default="/work/data/fmnist/train.parquet")
-    p.add_argument("--test", default="/work/data/fmnist/test.parquet")
+    p.add_argument("--train", default="data/fmnist/train.parquet")
+    p.add_argument("--test", default="data/fmnist/test.parquet")
     p.add_argument("--label", default="label")
     p.add_argument("--hidden", default="256,128")
     p.add_argument("--epochs", type=int, default=10)
