@@ -108,6 +108,7 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.errors import GputrainError
     from gputrain.events import EventLog
     from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
+    from gputrain.w2v.formats import format_from_suffix
     from gputrain.w2v.keyedvectors import KeyedVectors
     from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
     from gputrain.w2v.trainer import remove_run_files, train
@@ -120,6 +121,9 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     if checkpoint_every < 0:
         raise GputrainError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
     out = Path(output)
+    format_from_suffix(out)  # an output we cannot write fails now, not after training
+    if out.is_dir():
+        raise GputrainError(f"--output {out} is a directory")
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".ckpt")
     with EventLog(events) as log, GracefulStop() as stop, warnings.catch_warnings():
         warnings.showwarning = _warning_line

@@ -39,7 +39,12 @@ _SKIP = frozenset(b" \n\r\t")
 
 
 def format_from_suffix(path: str | os.PathLike, fmt: str | None = None) -> str:
-    """The format to write: ``fmt`` if given, else from the suffix (default binary)."""
+    """The format to write: ``fmt`` if given, else from the suffix (default binary).
+
+    Raises for a name no writer supports (``.gz``), so a trainer can check its output
+    path before it starts rather than after hours of training."""
+    if Path(path).suffix.lower() == ".gz":
+        raise GputrainError(f"{path}: writing compressed vector files is not supported")
     if fmt is not None:
         if fmt not in FORMATS:
             raise GputrainError(f"unknown vector format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -369,8 +374,6 @@ def _drop_duplicates(words, vectors, counts, path):
 
 def write_vectors(path, words, vectors, counts=None, fmt: str | None = None) -> str:
     """Write a vector file atomically; returns the format used."""
-    if Path(path).suffix.lower() == ".gz":
-        raise GputrainError(f"{path}: writing compressed vector files is not supported")
     fmt = format_from_suffix(path, fmt)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     for w in words:

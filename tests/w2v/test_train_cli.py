@@ -72,6 +72,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, m
     assert not (tmp_path / "v.bin").exists()
 
 
+
+@pytest.mark.parametrize("output, message", [("v.bin.gz", "compressed"), ("adir", "directory")])
+def test_unwritable_output_fails_before_training(tmp_path, capsys, monkeypatch, output, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    corpus(tmp_path / "ok.txt", lines=20)
+    code, err = run_cli(["w2v", "ok.txt", "-o", output, "--events", "ev.jsonl", "--quiet"],
+                        capsys)
+    assert code == 2 and err.startswith("error: ") and message in err
+    assert not (tmp_path / "ev.jsonl").exists() or not read_events(tmp_path / "ev.jsonl")
+    assert not (tmp_path / f"{output}.ckpt").exists()
+
 @pytest.mark.slow
 def test_sigterm_checkpoints_exit_75_then_resume_finishes(tmp_path):
     c = corpus(tmp_path / "c.txt", lines=3000)
