@@ -108,6 +108,7 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.errors import GputrainError
     from gputrain.events import EventLog
     from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
+    from gputrain.w2v.checkpoint import checkpoint_path
     from gputrain.w2v.formats import format_from_suffix
     from gputrain.w2v.keyedvectors import KeyedVectors
     from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
@@ -132,6 +133,10 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
             result = train(corpus, cfg, ckpt_dir, device=device,
                            checkpoint_every=checkpoint_every, resume=resume,
                            report=reporter, stop=stop)
+        except GputrainError:
+            if not checkpoint_path(ckpt_dir).exists():  # nothing to resume: drop the cache
+                remove_run_files(ckpt_dir)
+            raise
         finally:
             reporter.close()
         if result.stopped:

@@ -70,6 +70,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, m
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert not (tmp_path / "v.bin").exists()
+    assert not (tmp_path / "v.bin.ckpt").exists()  # no corpus cache left behind
 
 
 
