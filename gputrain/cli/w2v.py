@@ -51,6 +51,21 @@ class _Reporter:
             self.bar.close()
 
 
+def check_options(p: dict) -> Word2VecConfig:
+    """The settings from the command's parsed options, checked (a ``GputrainError`` naming
+    the option otherwise); the service checks a job's options with it before queueing."""
+    from gputrain.errors import GputrainError
+
+    if p["checkpoint_every"] < 0:
+        raise GputrainError(f"--checkpoint-every must be >= 0, got {p['checkpoint_every']}")
+    return Word2VecConfig(
+        vector_size=p["dim"], window=p["window"], min_count=p["min_count"],
+        negative=p["negative"], ns_exponent=p["ns_exponent"], sample=p["sample"],
+        alpha=p["alpha"], min_alpha=p["min_alpha"], epochs=p["epochs"], cbow=p["cbow"],
+        seed=p["seed"], threads=p["threads"], max_vocab_size=p["max_vocab_size"],
+        lowercase=p["lowercase"], vectors=p["which"], batch_centres=p["batch_size"]).validate()
+
+
 def _warning_line(message, category, filename, lineno, file=None, line=None):
     click.echo(f"warning: {message}", err=True)
 
@@ -114,13 +129,7 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
     from gputrain.w2v.trainer import remove_run_files, train
 
-    cfg = Word2VecConfig(
-        vector_size=dim, window=window, min_count=min_count, negative=negative,
-        ns_exponent=ns_exponent, sample=sample, alpha=alpha, min_alpha=min_alpha,
-        epochs=epochs, cbow=cbow, seed=seed, threads=threads, max_vocab_size=max_vocab_size,
-        lowercase=lowercase, vectors=which, batch_centres=batch_size).validate()
-    if checkpoint_every < 0:
-        raise GputrainError(f"--checkpoint-every must be >= 0, got {checkpoint_every}")
+    cfg = check_options(click.get_current_context().params)
     out = Path(output)
     format_from_suffix(out)  # an output we cannot write fails now, not after training
     if out.is_dir():

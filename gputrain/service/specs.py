@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from gputrain.errors import GputrainError
 from gputrain.service.constants import W2V_CHECKPOINT_EVERY_WORDS
 from gputrain.service.inputs import UnsafePath, resolve_input
 from gputrain.service.states import JobKind
@@ -35,12 +36,14 @@ class Trainer:
     output: str  # the -o path, inside the job directory
     input_options: frozenset = frozenset()  # options naming input files (besides click.Path)
     defaults: tuple = ()  # (name, value) the service sets unless the job does
+    check: str | None = None  # function in `module` checking the parsed options (ranges)
 
 
 TRAINERS = {
     JobKind.W2V: Trainer(
         "gputrain.cli.w2v", "w2v", ("w2v",), "vectors.bin",
         defaults=(("checkpoint_every", W2V_CHECKPOINT_EVERY_WORDS), ("quiet", True)),
+        check="check_options",
     ),
     JobKind.MLP: Trainer(
         "gputrain.cli.mlp", "mlp", ("mlp", "train"), "model", frozenset({"test"}),
@@ -126,8 +129,10 @@ def params_argv(command: click.Command, params: dict, inputs_dir: Path,
     return argv
 
 
-def check_argv(command: click.Command, name: str, argv: list[str], params: dict) -> None:
-    """Parse ``argv`` with ``command`` as the CLI would; a :class:`SpecError` if it fails."""
+def check_argv(command: click.Command, name: str, argv: list[str], params: dict,
+               check=None) -> None:
+    """Parse ``argv`` with ``command`` as the CLI would, then run ``check`` (the trainer's
+    range checks) on the parsed options; a :class:`SpecError` if either fails."""
     try:
         ctx = command.make_context(name, list(argv))
         ctx.close()
@@ -141,6 +146,16 @@ def check_argv(command: click.Command, name: str, argv: list[str], params: dict)
         else:
             field = "params"
         raise SpecError(field, e.format_message()) from None
+    if check is None:
+        return
+    try:
+        check(ctx.params)
+    except GputrainError as e:  # "--epochs must be ...": name the field the job gave
+        flag = str(e).split(" ", 1)[0]
+        param = _find_param(command, flag[2:].replace("-", "_")) if flag[:2] == "--" else None
+        key = next((k for k in params if param is not None and _find_param(command, k) is param),
+                   None)
+        raise SpecError(f"params.{key}" if key else "params", str(e)) from None
 
 
 def resume_argv(kind: JobKind, job_dir: Path) -> list[str]:
@@ -186,6 +201,9 @@ def validate(kind: JobKind, input_name: str, params: dict, inputs_dir: Path,
     input_path = Path(argv[len(TRAINERS[kind].argv_prefix)])
     if not input_path.is_file():
         raise SpecError("input", f"no such file in the inputs directory: {input_name}")
+    trainer = TRAINERS[kind]
     command = trainer_command(kind)
-    check_argv(command, " ".join(TRAINERS[kind].argv_prefix), argv[len(
-        TRAINERS[kind].argv_prefix):], params)
+    check = getattr(importlib.import_module(trainer.module), trainer.check) if trainer.check \
+        else None
+    check_argv(command, " ".join(trainer.argv_prefix), argv[len(trainer.argv_prefix):], params,
+               check)

@@ -102,3 +102,19 @@ def test_w2v_jobs_checkpoint_by_default_and_resume_with_the_flag(inputs, tmp_pat
     argv, resuming = specs.job_argv(JobKind.W2V, "c.txt", {}, job_dir, inputs, "cpu",
                                     job_dir / "e.jsonl")
     assert resuming and argv[-1] == "--resume"
+
+
+@pytest.mark.parametrize("params, field, reason", [
+    ({"epochs": 0}, "params.epochs", "--epochs must be in 1..10000"),
+    ({"vectors": "sum", "dim": 0}, "params.dim", "--dim must be"),
+    ({"batch_size": 0}, "params.batch_size", "--batch-size must be"),
+    ({"checkpoint_every": -1}, "params.checkpoint_every", "--checkpoint-every"),
+    ({"alpha": 0.00001}, "params", "--min-alpha must be"),  # the default is what is wrong
+])
+def test_w2v_values_out_of_range_are_refused_before_queueing(inputs, tmp_path, params, field,
+                                                              reason):
+    (inputs / "c.txt").write_text("a b c\n")
+    specs.validate(JobKind.W2V, "c.txt", {"epochs": 1, "dim": 8}, inputs, tmp_path / "j")
+    with pytest.raises(specs.SpecError, match=reason) as e:
+        specs.validate(JobKind.W2V, "c.txt", params, inputs, tmp_path / "j")
+    assert e.value.field == field
