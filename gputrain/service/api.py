@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from gputrain import __version__
+from gputrain.errors import GputrainError
 from gputrain.service import specs
 from gputrain.service.constants import (
     DEFAULT_LIST_LIMIT,
@@ -181,7 +182,10 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
         if job.state is not JobState.SUCCEEDED:
             raise HTTPException(409, f"job {job_id} is {job.state.value}, not succeeded")
         path = data.job_dir(job_id) / specs.TRAINERS[JobKind.W2V].output
-        return models.get(job_id, path)
+        try:
+            return models.get(job_id, path)
+        except GputrainError as e:  # the file was removed or damaged after the job
+            raise HTTPException(404, f"job {job_id}: cannot read its vectors: {e}") from None
 
     def known(kv, *words: str) -> None:
         for word in words:

@@ -30,11 +30,14 @@ class ModelCache:
                     return self._models[job_id]
             from gputrain.w2v.keyedvectors import KeyedVectors
 
-            kv = KeyedVectors.load(path)
+            try:
+                kv = KeyedVectors.load(path)
+            finally:
+                with self._lock:
+                    self._loading.pop(job_id, None)
             with self._lock:
                 self.loads += 1
                 self._models[job_id] = kv
                 while len(self._models) > self.size:
                     self._models.popitem(last=False)
-                self._loading.pop(job_id, None)
             return kv
