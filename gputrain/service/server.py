@@ -102,7 +102,13 @@ def serve(host: str, port: int, data_dir: str, token: str | None, slots: list[Sl
     try:
         server.run(sockets=[sock])
     finally:
-        started = server.first_signal_at or time.monotonic()
+        # uvicorn has put back the previous handlers; while the trainers checkpoint, a
+        # second signal must still mean "kill them and exit now", not a KeyboardInterrupt
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, server.handle_exit)
+        if server.first_signal_at is None:
+            server.first_signal_at = time.monotonic()
+        started = server.first_signal_at
         supervisor.begin_shutdown()
         left = SHUTDOWN_SECONDS - (time.monotonic() - started) - 3.0
         if not supervisor.wait(max(0.0, left)):
