@@ -123,8 +123,10 @@ def cancel(client, job_id, as_json):
 
 @jobs.command()
 @click.argument("job_id")
-@click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
-@click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between looks.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None,
+              help="Give up after this many seconds.")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds between looks.")
 @json_option
 @server_options
 def wait(client, job_id, timeout, poll, as_json):

@@ -1,0 +1,23 @@
+"""`gputrain jobs wait`: its options are checked, and a timeout is one error line."""
+
+import pytest
+
+from gputrain.cli import main
+from gputrain.service.client import ServiceClient
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    return info.value.code, capsys.readouterr()
+
+
+def test_wait_gives_up_after_timeout_and_refuses_a_negative_poll(monkeypatch, capsys):
+    looks = []
+    monkeypatch.setattr(ServiceClient, "show", lambda self, job_id: looks.append(job_id) or {
+        "id": job_id, "kind": "w2v", "state": "running", "progress": 0.5, "metrics": {}})
+    code, out = run(["jobs", "wait", "j1", "--poll", "0.05", "--timeout", "0.2"], capsys)
+    assert code == 2 and out.err.strip() == "error: job j1 still running after 0.2 s"
+    assert 2 <= len(looks) <= 10
+    code, out = run(["jobs", "wait", "j1", "--poll", "-1"], capsys)
+    assert code == 2 and "--poll" in out.err and "Traceback" not in out.err
