@@ -52,6 +52,12 @@ def detect_format(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
+def check_data_file(path: str | Path) -> None:
+    """Fail now, with one line, when ``path`` is not a readable table of a known format."""
+    detect_format(path)
+    _check_file(Path(path))
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise GputrainError(f"{path}: no such file")

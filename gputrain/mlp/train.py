@@ -30,6 +30,7 @@ from gputrain.events import EventLog
 from gputrain.mlp import checkpoint as ckpt
 from gputrain.mlp.config import MLPConfig
 from gputrain.mlp.curves import plot_learning_curves
+from gputrain.mlp.data import check_data_file
 from gputrain.mlp.evaluate import evaluate_file, score
 from gputrain.mlp.model import build_network, dropout_layers
 from gputrain.mlp.prepared import PreparedData, prepare_data
@@ -102,6 +103,8 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
               progress: bool = True, stop=None) -> TrainResult:
     """Train (or continue) the run described by ``config``; see the module docstring."""
     config.validate()
+    if config.test:  # before training, not after it
+        check_data_file(config.test)
     out = Path(config.out_dir)
     with EventLog(events_path) as events, _stopper(stop) as stop, device.activate():
         saved = ckpt.load_checkpoint(out) if resume else None

@@ -164,6 +164,10 @@ def test_resume_and_model_dir_errors(tmp_path, capsys, parquet_file):
     assert "no such directory" in fails(capsys, "mlp", "train", parquet_file, "--label",
                                         "animal", "--resume", tmp_path / "absent")
     assert "not a model directory" in fails(capsys, "mlp", "eval", empty, parquet_file)
+    assert "nothere.csv: no such file" in fails(capsys, "mlp", "train", parquet_file, "--label",
+                                                "animal", *FAST, "-o", tmp_path / "t",
+                                                "--test", tmp_path / "nothere.csv")
+    assert not (tmp_path / "t").exists()  # refused before training, not after it
     assert "-o MODEL_DIR is required" in fails(capsys, "mlp", "train", parquet_file,
                                                "--label", "animal")
     model = tmp_path / "m"
