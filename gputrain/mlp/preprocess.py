@@ -31,10 +31,10 @@ def fit_classes(labels: np.ndarray, where: str) -> list:
         labels = labels.astype(np.int64)
     classes = np.unique(labels)
     if len(classes) < 2:
-        value = classes[0] if len(classes) else None
+        value = _plain(classes[0]) if len(classes) else None
         raise GputrainError(f"{where}: the label has only one class ({value!r}); "
                             "classification needs at least two")
-    return [c.item() if hasattr(c, "item") else c for c in classes]
+    return [_plain(c) for c in classes]
 
 
 def encode_classes(labels: np.ndarray, classes: list, where: str) -> np.ndarray:
@@ -51,9 +51,14 @@ def encode_classes(labels: np.ndarray, classes: list, where: str) -> np.ndarray:
     bad = known[codes] != labels
     if bad.any():
         row = int(np.argmax(bad))
-        raise GputrainError(f"{where}: label {labels[row]!r} at row {row} is not one of the "
-                            f"model's classes")
+        raise GputrainError(f"{where}: label {_plain(labels[row])!r} at row {row} is not one "
+                            "of the model's classes")
     return codes.astype(np.int64)
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (its repr is what the user wrote)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _kind(a: np.ndarray) -> str:

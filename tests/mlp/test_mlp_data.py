@@ -103,8 +103,10 @@ def test_classes_and_encoding():
     assert encode_classes(labels, classes, "t").tolist() == [1, 0, 2, 0]
     with pytest.raises(GputrainError, match="label 'z' at row 1 is not one of"):
         encode_classes(np.array(["a", "z"], dtype=object), classes, "t")
-    with pytest.raises(GputrainError, match="only one class"):
+    with pytest.raises(GputrainError, match=r"only one class \(3\)"):
         fit_classes(np.array([3, 3, 3]), "t")
+    with pytest.raises(GputrainError, match=r"label 1\.5 at row 1 is not one of"):
+        encode_classes(np.array([0.0, 1.5], dtype=np.float32), [0, 1], "t")
     assert fit_classes(np.array([2.0, 0.0, 1.0]), "t") == [0, 1, 2]
     with pytest.raises(GputrainError, match="not a class"):
         fit_classes(np.array([0.5, 1.0]), "t")
