@@ -12,6 +12,7 @@ or ``gpu`` (an error when there is none), from ``--device`` on every command or 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -99,15 +100,7 @@ class Device:
         """Context manager that makes this device current (a no-op on the CPU)."""
         if self.is_gpu:
             return _cupy().cuda.Device(self.id)
-        return _NullContext()
-
-
-class _NullContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+        return contextlib.nullcontext()
 
 
 CPU = Device("cpu")

@@ -63,6 +63,3 @@ def build_network(n_in: int, n_out: int, hidden: list[int], activation: str,
 def dropout_layers(network: nn.Module) -> list[nn.Dropout]:
     return [m for m in network.modules() if isinstance(m, nn.Dropout)]
 
-
-def count_parameters(network: nn.Module) -> int:
-    return sum(int(p.size) for p in network.parameters())
