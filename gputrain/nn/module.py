@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy
 
 from gputrain.autograd.tensor import Tensor
-from gputrain.backend import CPU, Device, resolve_device, to_cpu, to_device
+from gputrain.backend import CPU, Device, device_of, resolve_device, to_cpu, to_device
 from gputrain.errors import GputrainError
 
 
@@ -139,14 +139,8 @@ class Module:
                     f"{tuple(p.shape)}")
         for name, p in own.items():
             host = numpy.array(to_cpu(state[name]), dtype=p.dtype)  # a copy: no aliasing
-            p.data = to_device(host, _device_of(p.data))
+            p.data = to_device(host, device_of(p.data))
             p.grad = None
-
-
-def _device_of(array) -> Device:
-    from gputrain.backend import device_of
-
-    return device_of(array)
 
 
 class Sequential(Module):
