@@ -211,15 +211,18 @@ def _patched_env(values: dict[str, str]):
 def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor: Monitor) -> bool:
     """Spawn one process per shard and watch them; False if stopped by a signal."""
     # fork: workers start at once, share the loaded corpus, and need no importable
-    # __main__; spawn where fork does not exist
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # __main__; spawn where fork does not exist. Forked workers inherit the mappings, so
+    # the shared files are unlinked at once: a trainer killed by SIGKILL leaks no RAM.
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    if fork:
+        state.release()
     procs = []
     lock = ctx.Lock()
     with _patched_env(single_thread_env()):
         for w in range(state.n_workers):
-            p = ctx.Process(target=worker_main, args=(state.spec, str(cache_dir), plan, w, lock),
-                            daemon=True, name=f"gputrain-w2v-{w}")
+            p = ctx.Process(target=worker_main, daemon=True, name=f"gputrain-w2v-{w}",
+                            args=(state if fork else state.spec, str(cache_dir), plan, w, lock))
             p.start()
             procs.append(p)
 

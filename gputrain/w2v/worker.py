@@ -154,23 +154,28 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
     return True
 
 
-def _wait_while_paused(state: SharedState, worker: int) -> bool:
-    while state.pause_requested and not state.stop_requested:
+def _wait_while_paused(state: SharedState, worker: int, parent: int) -> bool:
+    """Between slices: wait while the parent pauses us; False to stop (asked to, or the
+    parent is gone, e.g. killed by SIGKILL: nobody would save what we train)."""
+    while state.pause_requested and not state.stop_requested and os.getppid() == parent:
         state.status[worker] = PAUSED
         time.sleep(0.005)
     state.status[worker] = RUNNING
-    return not state.stop_requested
+    return not state.stop_requested and os.getppid() == parent
 
 
-def worker_main(spec: StateSpec, cache_dir: str, plan: Plan, worker: int, lock) -> None:
-    """Entry point of a worker process (spawned; the parent handles signals)."""
+def worker_main(shared: SharedState | StateSpec, cache_dir: str, plan: Plan, worker: int,
+                lock) -> None:
+    """Entry point of a worker process (the parent handles signals): ``shared`` is the
+    parent's state when forked (its mappings are inherited), else its spec to map."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    state = SharedState.attach(spec)
+    state = shared if isinstance(shared, SharedState) else SharedState.attach(shared)
+    parent = os.getppid()
     try:
         corpus = open_cache(cache_dir)
-        train_shard(state, corpus, plan, worker, lambda: _wait_while_paused(state, worker),
-                    lock=lock)
+        train_shard(state, corpus, plan, worker,
+                    lambda: _wait_while_paused(state, worker, parent), lock=lock)
         state.status[worker] = FINISHED
     except Diverged as e:
         state.status[worker] = DIVERGED

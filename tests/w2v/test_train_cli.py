@@ -110,3 +110,32 @@ def test_sigterm_checkpoints_exit_75_then_resume_finishes(tmp_path):
     assert start["resumed_words"] == stopped_at > 0
     assert evs[-1]["event"] == "done" and out.exists()
     assert json.loads(json.dumps(evs[-1]))["words"] == start["total_words"]
+
+
+@pytest.mark.slow
+def test_workers_stop_when_the_trainer_is_killed(tmp_path):
+    c = corpus(tmp_path / "c.txt", lines=3000)
+    events = tmp_path / "ev.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "gputrain", "w2v", str(c), "-o",
+                             str(tmp_path / "v.bin"), "--dim", "16", "--epochs", "200",
+                             "--threads", "2", "--events", str(events), "--quiet"])
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(
+            e["event"] == "progress" and e["words"] > 0 for e in read_events(events)):
+        time.sleep(0.1)
+    children = [int(p) for p in
+                open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()]
+    assert len(children) == 2
+    proc.kill()
+    proc.wait()
+
+    def running(pid):  # a zombie nobody has reaped yet counts as stopped
+        try:
+            return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.time() + 10  # each worker notices at its next slice boundary
+    while time.time() < deadline and any(running(p) for p in children):
+        time.sleep(0.1)
+    assert not any(running(p) for p in children)

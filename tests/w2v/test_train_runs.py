@@ -119,8 +119,16 @@ def test_worker_processes_share_the_tables(tmp_path, monkeypatch):
 
     monkeypatch.setattr(SharedState, "create_shared", classmethod(spy))
     corpus = topic_corpus(tmp_path / "c.txt", sentences=3000)
+    named_while_training = []
+
+    def report(event, **fields):  # a trainer killed by SIGKILL must leave no /dev/shm files
+        if event == "progress":
+            named_while_training.append(os.path.exists(created[0].tables_path))
+
     # gensim's default alpha: 27 words, all hot, two Hogwild workers (0.05 can diverge)
-    r = train(corpus, cfg(threads=2, slice_words=5000, alpha=0.025), tmp_path / "ck")
+    r = train(corpus, cfg(threads=2, slice_words=5000, alpha=0.025), tmp_path / "ck",
+              report=report)
+    assert named_while_training and not any(named_while_training)
     assert not r.stopped and r.words_trained == 2 * r.counts.sum()
     assert np.isfinite(r.vectors).all()
     assert same_topic_rate(r) > 0.95  # both shards trained the same tables
