@@ -1,7 +1,8 @@
 """The training state every worker sees: the two tables and a few counters.
 
 With ``--threads N > 1`` the state lives in two memory-mapped files under ``/dev/shm``
-(RAM), which every worker process maps: Hogwild, i.e. workers update the same tables
+(RAM), which every worker process maps (forked workers inherit the parent's mappings,
+and the files are unlinked as soon as they are forked): Hogwild, i.e. workers update the same tables
 without locks, as word2vec.c's threads do. With one thread (or on a GPU) the same
 structure holds plain in-process arrays.
 
@@ -83,7 +84,7 @@ class SharedState:
         return cls(tables[0], tables[1], counters, spec.n_workers, spec.n_slots, spec)
 
     def release(self) -> None:
-        """Delete the shared files (the parent calls this when training ends)."""
+        """Delete the shared files' names (the mappings live on until unmapped)."""
         if self.spec is not None:
             for path in (self.spec.tables_path, self.spec.counters_path):
                 try:
