@@ -160,7 +160,10 @@ def _restore(saved, network, optimizer, schedule) -> LoopState:
     state_json, weights, optim_state = saved
     network.load_state_dict(weights)
     optimizer.load_state_dict(optim_state)
-    schedule.load_state_dict(state_json["schedule"])
+    # the schedule's shape follows this session's --epochs (a longer run stretches the
+    # curve rather than training its extra epochs at the old schedule's final lr)
+    current = {k: getattr(schedule, k) for k in schedule.hyper_names}
+    schedule.load_state_dict(state_json["schedule"] | current)
     return LoopState(**state_json["loop"])
 
 

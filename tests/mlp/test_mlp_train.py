@@ -86,6 +86,20 @@ class StopAfter:
         return self.polls > self.n
 
 
+@pytest.mark.parametrize("schedule", ["linear", "step"])
+def test_resume_with_more_epochs_stretches_the_lr_schedule(tmp_path, parquet_file, schedule):
+    out = tmp_path / "m"
+    train_mlp(config(parquet_file, out, epochs=2, lr_schedule=schedule), CPU, progress=False)
+    result = train_mlp(config(parquet_file, out, epochs=6, lr_schedule=schedule), CPU,
+                       progress=False, resume=True)
+    lrs = [h["lr"] for h in result.history]
+    # the extra epochs train: not stuck at the 2-epoch schedule's end (linear: 0)
+    assert all(lr > 0 for lr in lrs[:-1]), lrs
+    expected = {"linear": [1e-2 * (1 - n / 6) for n in range(2, 6)],
+                "step": [1e-2 * 0.1 ** (n // 2) for n in range(2, 6)]}[schedule]
+    assert lrs[2:] == pytest.approx(expected)
+
+
 def test_early_stopping_keeps_the_best_weights(tmp_path, tables):
     noise = tables.make(rows=200, seed=5)
     rng = np.random.default_rng(0)
