@@ -120,6 +120,7 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
         state = LoopState()
         if saved:
             state = _restore(saved, network, optimizer, schedule)
+            state.early_stopped = _early_stop_due(config, state)  # --patience may change
         events.emit("start", task=config.task, rows=data.rows, train_rows=data.n_train,
                     val_rows=data.n_val, features=data.n_in, outputs=data.n_out,
                     epochs=config.epochs, device=str(device), resumed_at=state.epoch)
@@ -165,6 +166,10 @@ def _restore(saved, network, optimizer, schedule) -> LoopState:
     current = {k: getattr(schedule, k) for k in schedule.hyper_names}
     schedule.load_state_dict(state_json["schedule"] | current)
     return LoopState(**state_json["loop"])
+
+
+def _early_stop_due(config: MLPConfig, state: LoopState) -> bool:
+    return config.patience > 0 and state.bad_epochs >= config.patience
 
 
 class _Loop:
@@ -272,7 +277,7 @@ class _Loop:
             ckpt.save_model(c.out_dir, self._meta(), self.net.state_dict(), d.mean, d.std)
         else:
             s.bad_epochs += 1
-            s.early_stopped = c.patience > 0 and s.bad_epochs >= c.patience
+            s.early_stopped = _early_stop_due(c, s)
         self._save_checkpoint()
         ckpt.write_metrics(c.out_dir, s.history)
         self.events.emit("epoch", epoch=s.epoch, loss=record["loss"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -118,6 +119,12 @@ def test_early_stopping_keeps_the_best_weights(tmp_path, tables):
     assert meta["best_epoch"] == result.best_epoch
     # the saved model is the best epoch's: scoring it on the same rows gives that val loss
     assert meta["metrics"]["val_loss"] == best
+    # resumed with the same patience it stays stopped; with patience 0 it trains on
+    epochs = len(result.history)
+    assert len(train_mlp(cfg, CPU, progress=False, resume=True).history) == epochs
+    more = train_mlp(replace(cfg, patience=0, epochs=epochs + 2), CPU, progress=False,
+                     resume=True)
+    assert len(more.history) == epochs + 2 and not more.early_stopped
 
 
 def test_val_split_zero_trains_on_every_row_and_events_are_written(tmp_path, parquet_file):
