@@ -68,7 +68,7 @@ class AnalogyResult:
 
     def summed(self, select, name: str | None = None) -> SectionScore:
         """One score over the chosen sections (names, a predicate or ``syntactic+family``)."""
-        keep = _section_filter(select)
+        keep, _ = _section_filter(select)
         chosen = [s for s in self.sections if keep(s.name)]
         label = name or (select if isinstance(select, str) else "selected")
         return SectionScore(label, sum(s.correct for s in chosen), sum(s.total for s in chosen))
@@ -107,17 +107,18 @@ def _or_none(x: float):
     return None if np.isnan(x) else x
 
 
-def _section_filter(select) -> Callable[[str], bool]:
+def _section_filter(select) -> tuple[Callable[[str], bool], set[str] | None]:
+    """A predicate on section names, and the names asked for (None: not a list of names)."""
     if select is None:
-        return lambda name: True
+        return (lambda name: True), None
     if callable(select):
-        return select
+        return select, None
     if isinstance(select, str):
         if select == SYNTACTIC_PLUS_FAMILY:
-            return syntactic_or_family
+            return syntactic_or_family, None
         select = [s.strip() for s in select.split(",") if s.strip()]
     names = set(select)
-    return lambda name: name in names
+    return (lambda name: name in names), names
 
 
 def _vocab_map(kv, restrict_vocab: int | None, case_insensitive: bool) -> dict[str, int]:
@@ -151,7 +152,8 @@ def evaluate_word_analogies(kv, path: str | os.PathLike, restrict_vocab: int | N
     predicate, or ``"syntactic+family"``; questions elsewhere are neither answered nor
     skipped.
     """
-    keep = _section_filter(sections)
+    keep, wanted = _section_filter(sections)
+    seen: list[str] = []
     vocab = _vocab_map(kv, restrict_vocab, case_insensitive)
     result = AnalogyResult(restrict_vocab=restrict_vocab)
     questions: list[tuple[int, int, int, int, SectionScore]] = []
@@ -159,6 +161,7 @@ def evaluate_word_analogies(kv, path: str | os.PathLike, restrict_vocab: int | N
     for line_no, line in enumerate(_read_lines(path), 1):
         if line.startswith(": "):
             section = SectionScore(line[2:].strip())
+            seen.append(section.name)
             if keep(section.name):
                 result.sections.append(section)
             continue
@@ -178,6 +181,13 @@ def evaluate_word_analogies(kv, path: str | os.PathLike, restrict_vocab: int | N
             result.skipped += 1
             continue
         questions.append((*ids, section))
+    if section is None:
+        raise GputrainError(f"{path}: no analogy questions found (': section' lines and "
+                            "'a b c d' questions)")
+    unknown = sorted((wanted or set()) - set(seen))
+    if unknown:
+        raise GputrainError(f"{path}: no section {', '.join(map(repr, unknown))}; the sections "
+                            f"are {', '.join(seen)}")
     if not questions:
         return result
     xp_kv = kv.normed

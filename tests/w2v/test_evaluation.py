@@ -86,12 +86,15 @@ def test_section_selection_and_sums(planted):
     assert full.summed(["capital-x"]).total == by_name["capital-x"].total
     listed = evaluate_word_analogies(ours, questions, 100, sections="family,capital-x")
     assert [s.name for s in listed.sections] == ["capital-x", "family"]
+    with pytest.raises(GputrainError, match="no section 'famly'; the sections are capital-x"):
+        evaluate_word_analogies(ours, questions, 100, sections="family,famly")
     d = full.to_dict()
     assert d["answered"] == full.answered and d["total"]["accuracy"] == full.total.accuracy
 
 
 @pytest.mark.parametrize("text, message", [
     ("a b c d\n", "line 1: a question before any ': section' line"),
+    ("\n", "no analogy questions found"),
     (": s\na b c d\na b c\n", "line 3: expected 4 words, got 3"),
 ])
 def test_bad_question_files_say_where(planted, tmp_path, text, message):
