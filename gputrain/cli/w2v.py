@@ -8,6 +8,7 @@ there when there is one. The first SIGTERM/Ctrl-C checkpoints and exits with sta
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -157,9 +158,15 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
         fmt = KeyedVectors(result.words, result.vectors, result.counts).save(out)
         plot = None if no_plot else write_loss_curve(result.history, loss_curve_path(out))
         wps = result.stats.get("words_per_second", 0.0)
+        loss = result.stats.get("mean_loss")
+        if loss is None or not math.isfinite(loss):  # no (centre, context) pair was trained
+            loss = None
+            click.echo("warning: no sentence has two words in the vocabulary: the vectors are "
+                       "untrained (random); check the corpus's newlines and --min-count",
+                       err=True)
         log.emit("done", progress=1.0, output=str(out), format=fmt, words=int(result.words_trained),
                  vocab_size=len(result.words), seconds=round(result.seconds, 3),
-                 words_per_second=wps, loss=result.stats.get("mean_loss"),
+                 words_per_second=wps, loss=loss,
                  loss_curve=str(plot) if plot else None)
     if not keep_checkpoint:
         remove_run_files(ckpt_dir)

@@ -139,3 +139,14 @@ def test_workers_stop_when_the_trainer_is_killed(tmp_path):
     while time.time() < deadline and any(running(p) for p in children):
         time.sleep(0.1)
     assert not any(running(p) for p in children)
+
+
+def test_a_corpus_without_pairs_warns_and_writes_valid_json_events(tmp_path, capsys):
+    c = tmp_path / "c.txt"
+    c.write_text("\n".join(["a", "b", "c"] * 50) + "\n")  # one word per sentence
+    code, err = run_cli(["w2v", str(c), "-o", str(tmp_path / "v.bin"), "--min-count", "1",
+                         "--epochs", "1", "--events", str(tmp_path / "ev.jsonl"), "--quiet"],
+                        capsys)
+    assert code == 0 and err.startswith("warning: no sentence has two words")
+    done = (tmp_path / "ev.jsonl").read_text().splitlines()[-1]
+    assert json.loads(done, parse_constant=lambda c: pytest.fail(f"{c} in {done}"))["loss"] is None
