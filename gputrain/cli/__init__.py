@@ -80,3 +80,6 @@ def main(argv=None) -> None:
         fail("out of memory (try a smaller --batch-size or --max-vocab-size)", 1)
     except BrokenPipeError:
         sys.exit(0)  # `gputrain neighbors ... | head`
+    except OSError as e:  # not a directory, file exists, disk full, read-only file system
+        what = (e.strerror or type(e).__name__).lower()
+        fail(f"{what}: {e.filename}" if e.filename else what)

@@ -168,6 +168,11 @@ def test_resume_and_model_dir_errors(tmp_path, capsys, parquet_file):
                                                 "animal", *FAST, "-o", tmp_path / "t",
                                                 "--test", tmp_path / "nothere.csv")
     assert not (tmp_path / "t").exists()  # refused before training, not after it
+    (tmp_path / "afile").write_text("")
+    assert "not a directory: " in fails(capsys, "mlp", "train", parquet_file, "--label",
+                                        "animal", *FAST, "-o", tmp_path / "afile" / "m")
+    assert "file exists: " in fails(capsys, "mlp", "train", parquet_file, "--label", "animal",
+                                    *FAST, "-o", tmp_path / "afile")
     assert "-o MODEL_DIR is required" in fails(capsys, "mlp", "train", parquet_file,
                                                "--label", "animal")
     model = tmp_path / "m"
