@@ -29,7 +29,10 @@ def atomic_path(path: str | os.PathLike):
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:  # name the file the user asked for, not our temporary one
+        raise type(e)(e.errno, e.strerror, str(target)) from None
     os.close(fd)
     os.chmod(tmp, FILE_MODE)
     try:

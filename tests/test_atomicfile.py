@@ -35,3 +35,19 @@ def test_atomic_open_refuses_read_modes(tmp_path):
     with pytest.raises(ValueError):
         with atomic_open(tmp_path / "x", "r"):
             pass
+
+
+
+def test_an_unwritable_directory_names_the_target_not_the_temporary_file(tmp_path,
+                                                                           monkeypatch):
+    import errno
+    import tempfile
+
+    def denied(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)  # as root, chmod would not stop us
+    with pytest.raises(PermissionError) as info:
+        with atomic_path(tmp_path / "out.bin"):
+            pass
+    assert info.value.filename == str(tmp_path / "out.bin")
