@@ -17,8 +17,10 @@ import click
 from gputrain.cli.options import json_option
 from gputrain.errors import GputrainError
 from gputrain.service.constants import DEFAULT_PORT, SERVER_ENV, TOKEN_ENV
+from gputrain.service.states import JobKind, JobState
 
-STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+STATES = tuple(s.value for s in JobState)
+KINDS = tuple(k.value for k in JobKind)
 
 
 def server_options(func):
@@ -68,7 +70,7 @@ def jobs():
 
 
 @jobs.command()
-@click.argument("kind", type=click.Choice(["w2v", "mlp"]))
+@click.argument("kind", type=click.Choice(KINDS))
 @click.argument("input")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
               help="A trainer option, e.g. -p epochs=2 -p min_count=1 (repeatable).")

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 
 from gputrain.errors import GputrainError
+from gputrain.service.states import JobState
 
-FINISHED = ("succeeded", "failed", "cancelled")
+FINISHED = tuple(s.value for s in JobState if s.finished)
 
 
 def _reason(response: httpx.Response) -> str:
