@@ -12,9 +12,14 @@ from pathlib import Path
 import httpx
 
 from gputrain.errors import GputrainError
+from gputrain.service.constants import CLIENT_RECONNECT_SECONDS
 from gputrain.service.states import JobState
 
 FINISHED = tuple(s.value for s in JobState if s.finished)
+
+
+class ServerUnreachable(GputrainError):
+    """No HTTP answer at all (refused, timed out): the server may be restarting."""
 
 
 def _reason(response: httpx.Response) -> str:
@@ -51,7 +56,8 @@ class ServiceClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as e:
-            raise GputrainError(f"cannot reach the gputrain server at {self.server}: {e}") from None
+            raise ServerUnreachable(f"cannot reach the gputrain server at {self.server}: {e}") \
+                from None
         if response.status_code >= 400:
             raise GputrainError(
                 f"server said {response.status_code} for {method} {path}: {_reason(response)}"
@@ -106,10 +112,25 @@ class ServiceClient:
 
     def wait(self, job_id: str, timeout: float | None = None, poll: float = 1.0,
              on_update=None) -> dict:
-        """Poll until the job is finished (or ``timeout`` seconds pass: GputrainError)."""
+        """Poll until the job is finished (or ``timeout`` seconds pass: GputrainError).
+
+        A server that answered once and then stops answering (a restart: jobs survive it)
+        is retried for :data:`CLIENT_RECONNECT_SECONDS` before giving up."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        answered = False
+        unreachable_since = None
         while True:
-            job = self.show(job_id)
+            try:
+                job = self.show(job_id)
+            except ServerUnreachable:
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if not answered or now - unreachable_since > CLIENT_RECONNECT_SECONDS or (
+                        deadline is not None and now > deadline):
+                    raise
+                time.sleep(poll)
+                continue
+            answered, unreachable_since = True, None
             if on_update is not None:
                 on_update(job)
             if job["state"] in FINISHED:

@@ -8,6 +8,7 @@ DEFAULT_PORT = 8000
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 TOKEN_ENV = "GPUTRAIN_TOKEN"
 SERVER_ENV = "GPUTRAIN_SERVER"  # default --server for `gputrain jobs`
+CLIENT_RECONNECT_SECONDS = 120.0  # seconds `jobs wait` keeps trying a server that restarts
 DATA_DIR_ENV = "GPUTRAIN_DATA_DIR"
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024**3  # bytes (8 GiB): a large text corpus fits
 UPLOAD_CHUNK_BYTES = 1024**2  # bytes written per chunk while streaming an upload

@@ -1,5 +1,7 @@
 """`gputrain jobs wait`: its options are checked, and a timeout is one error line."""
 
+import sys
+
 import pytest
 
 from gputrain.cli import main
@@ -9,6 +11,7 @@ from gputrain.service.client import ServiceClient
 def run(args, capsys):
     with pytest.raises(SystemExit) as info:
         main(args)
+        sys.exit(0)
     return info.value.code, capsys.readouterr()
 
 
@@ -21,3 +24,24 @@ def test_wait_gives_up_after_timeout_and_refuses_a_negative_poll(monkeypatch, ca
     assert 2 <= len(looks) <= 10
     code, out = run(["jobs", "wait", "j1", "--poll", "-1"], capsys)
     assert code == 2 and "--poll" in out.err and "Traceback" not in out.err
+
+
+def test_wait_rides_out_a_server_restart_but_not_a_server_that_never_answered(monkeypatch,
+                                                                              capsys):
+    from gputrain.service.client import ServerUnreachable
+
+    answers = [{"state": "running"}, ServerUnreachable("down"), ServerUnreachable("down"),
+               {"state": "succeeded"}]
+
+    def show(self, job_id):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return {"id": job_id, "kind": "w2v", "progress": 1.0, "metrics": {}, **answer}
+
+    monkeypatch.setattr(ServiceClient, "show", show)
+    code, out = run(["jobs", "wait", "j1", "--poll", "0.05"], capsys)
+    assert code == 0 and "succeeded" in out.out and not answers
+    monkeypatch.undo()
+    code, out = run(["jobs", "wait", "j1", "--server", "http://127.0.0.1:9"], capsys)
+    assert code == 2 and out.err.startswith("error: cannot reach the gputrain server")
