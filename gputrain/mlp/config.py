@@ -2,9 +2,10 @@
 
 A run's config is saved in its model directory (``model.json`` and the checkpoint).
 ``--resume`` takes the saved config; options given again on the command line override
-the ones that may change between sessions (``epochs``, ``patience``, ``test``, ``events``)
-and must agree with the saved value for everything that shapes the model, the data or
-the random streams (changing those would not be a continuation).
+the ones that may change between sessions (``epochs``, ``patience``, ``test``, and the
+data path, whose table must have the checkpoint's rows and features) and must agree
+with the saved value for everything that shapes the model, the data or the random
+streams (changing those would not be a continuation).
 """
 
 from __future__ import annotations
