@@ -114,7 +114,14 @@ def error_message(log_path: Path, returncode: int) -> str:
             return errors[-1][len("error:"):].strip()[:ERROR_MESSAGE_CHARS]
         last = lines[-1] if lines else ""
     if returncode < 0:
-        what = f"trainer was killed by {signal.Signals(-returncode).name}"
+        what = f"trainer was killed by {_signal_name(-returncode)}"
     else:
         what = f"trainer exited with status {returncode}"
     return (f"{what}: {last}" if last else what)[:ERROR_MESSAGE_CHARS]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name in the enum
+        return f"signal {number}"

@@ -1,4 +1,4 @@
-"""`gputrain jobs wait`: its options are checked, and a timeout is one error line."""
+"""What `gputrain jobs` users see: wait's options, timeouts and restarts; one-line job errors."""
 
 import sys
 
@@ -45,3 +45,14 @@ def test_wait_rides_out_a_server_restart_but_not_a_server_that_never_answered(mo
     monkeypatch.undo()
     code, out = run(["jobs", "wait", "j1", "--server", "http://127.0.0.1:9"], capsys)
     assert code == 2 and out.err.startswith("error: cannot reach the gputrain server")
+
+
+def test_a_trainer_killed_by_any_signal_gets_a_one_line_error(tmp_path):
+    from gputrain.service.runner import error_message
+
+    log = tmp_path / "trainer.log"
+    log.write_text("progress 10%\r progress 20%\n")
+    assert error_message(log, -9) == "trainer was killed by SIGKILL: progress 20%"
+    assert error_message(log, -40) == "trainer was killed by signal 40: progress 20%"
+    log.write_text("warning: x\nerror: training diverged\n")
+    assert error_message(log, 2) == "training diverged"
