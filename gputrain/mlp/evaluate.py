@@ -73,6 +73,11 @@ def _targets(meta: dict, table, device: Device):
 
 def evaluate_file(model_dir, data, device: Device, batch_size: int = 4096) -> dict:
     _check_batch(batch_size)
+    with device.activate():  # gpu:N — kernels launch on the current device
+        return _evaluate(model_dir, data, device, batch_size)
+
+
+def _evaluate(model_dir, data, device: Device, batch_size: int) -> dict:
     network, meta, mean, std = load_model(model_dir, device)
     table = read_table(data, meta["features"], meta["label"])
     features = to_device(standardize_(table.features, mean, std), device)
@@ -90,17 +95,8 @@ def predict_file(model_dir, data, out_path, device: Device, batch_size: int = 40
 
     _check_batch(batch_size)
     out_format = detect_format(out_path)
-    network, meta, mean, std = load_model(model_dir, device)
-    table = read_table(data, meta["features"], None)
-    features = to_device(standardize_(table.features, mean, std), device)
-    outputs = []
-    with no_grad():
-        for start in range(0, table.rows, batch_size):
-            out = network(Tensor(features[start:start + batch_size])).data
-            if meta["task"] == "classify":
-                out = ops.softmax(Tensor(out)).data
-            outputs.append(to_cpu(out))
-    out = np.concatenate(outputs)
+    with device.activate():  # gpu:N — kernels launch on the current device
+        out, meta, rows = _predict(model_dir, data, device, batch_size)
     columns = {}
     if meta["task"] == "classify":
         classes = meta["classes"]
@@ -113,7 +109,22 @@ def predict_file(model_dir, data, out_path, device: Device, batch_size: int = 40
     result = pa.table(columns)
     with atomic_path(out_path) as tmp:
         _write(result, tmp, out_format)
-    return table.rows
+    return rows
+
+
+def _predict(model_dir, data, device: Device, batch_size: int):
+    """(outputs on the host: class probabilities or standardised values, meta, rows)."""
+    network, meta, mean, std = load_model(model_dir, device)
+    table = read_table(data, meta["features"], None)
+    features = to_device(standardize_(table.features, mean, std), device)
+    outputs = []
+    with no_grad():
+        for start in range(0, table.rows, batch_size):
+            out = network(Tensor(features[start:start + batch_size])).data
+            if meta["task"] == "classify":
+                out = ops.softmax(Tensor(out)).data
+            outputs.append(to_cpu(out))
+    return np.concatenate(outputs), meta, table.rows
 
 
 def _write(table, path, fmt: str) -> None:
