@@ -124,7 +124,7 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.errors import GputrainError
     from gputrain.events import EventLog
     from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
-    from gputrain.w2v.checkpoint import checkpoint_path
+    from gputrain.w2v.checkpoint import checkpoint_path, dir_lock
     from gputrain.w2v.formats import format_from_suffix
     from gputrain.w2v.keyedvectors import KeyedVectors
     from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
@@ -136,7 +136,8 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     if out.is_dir():
         raise GputrainError(f"--output {out} is a directory")
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".ckpt")
-    with EventLog(events) as log, GracefulStop() as stop, warnings.catch_warnings():
+    with dir_lock(ckpt_dir), EventLog(events) as log, GracefulStop() as stop, \
+            warnings.catch_warnings():
         warnings.showwarning = _warning_line
         reporter = _Reporter(log, show_bar=not quiet)
         try:
@@ -168,8 +169,8 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
                  vocab_size=len(result.words), seconds=round(result.seconds, 3),
                  words_per_second=wps, loss=loss,
                  loss_curve=str(plot) if plot else None)
-    if not keep_checkpoint:
-        remove_run_files(ckpt_dir)
+        if not keep_checkpoint:  # still under the lock: no other run can be using it
+            remove_run_files(ckpt_dir)
     if not quiet:
         click.echo(f"wrote {len(result.words):,} vectors of size {result.vectors.shape[1]} to "
                    f"{out} ({fmt}) in {result.seconds:.1f}s, {wps:,.0f} words/s"

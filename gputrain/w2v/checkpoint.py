@@ -10,7 +10,10 @@ it is always either the previous complete checkpoint or the new one.
 
 from __future__ import annotations
 
+import fcntl
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from gputrain.backend import to_cpu
 from gputrain.errors import GputrainError
 
 CHECKPOINT_FILE = "checkpoint.npz"
+LOCK_FILE = ".lock"
 
 
 @dataclass
@@ -37,6 +41,29 @@ class Checkpoint:
 
 def checkpoint_path(ckpt_dir) -> Path:
     return Path(ckpt_dir) / CHECKPOINT_FILE
+
+
+@contextmanager
+def dir_lock(ckpt_dir) -> Iterator[None]:
+    """Hold ``ckpt_dir`` for one run (created if needed): a second run on the same
+    directory (two trainings with the same ``-o``) would overwrite this one's corpus cache
+    and checkpoint, so it is refused with a GputrainError instead."""
+    ckpt_dir = Path(ckpt_dir)
+    try:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        f = open(ckpt_dir / LOCK_FILE, "a")  # noqa: SIM115 (held until the run ends)
+    except OSError as e:
+        raise GputrainError(f"cannot use checkpoint directory {ckpt_dir}: {e.strerror}") from None
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GputrainError(f"checkpoint directory {ckpt_dir} is in use by another "
+                                "gputrain w2v run; give this one another -o or "
+                                "--checkpoint-dir") from None
+        yield
+    finally:
+        f.close()
 
 
 def save_checkpoint(ckpt_dir, ck: Checkpoint) -> Path:

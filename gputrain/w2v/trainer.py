@@ -179,6 +179,7 @@ def remove_run_files(ckpt_dir) -> None:
     ckpt_dir = Path(ckpt_dir)
     ckpt.checkpoint_path(ckpt_dir).unlink(missing_ok=True)
     remove_cache(ckpt_dir)
+    (ckpt_dir / ckpt.LOCK_FILE).unlink(missing_ok=True)
     try:
         ckpt_dir.rmdir()
     except OSError:

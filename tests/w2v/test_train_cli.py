@@ -150,3 +150,15 @@ def test_a_corpus_without_pairs_warns_and_writes_valid_json_events(tmp_path, cap
     assert code == 0 and err.startswith("warning: no sentence has two words")
     done = (tmp_path / "ev.jsonl").read_text().splitlines()[-1]
     assert json.loads(done, parse_constant=lambda c: pytest.fail(f"{c} in {done}"))["loss"] is None
+
+
+def test_a_second_run_on_the_same_checkpoint_dir_is_refused(tmp_path, capsys):
+    from gputrain.w2v.checkpoint import dir_lock
+
+    c = corpus(tmp_path / "c.txt", lines=20)
+    with dir_lock(tmp_path / "v.bin.ckpt"):  # as a run in another process holds it
+        code, err = run_cli(["w2v", str(c), "-o", str(tmp_path / "v.bin"), "--quiet"], capsys)
+    assert code == 2 and err.startswith("error: checkpoint directory") and "in use" in err
+    assert (tmp_path / "v.bin.ckpt").is_dir()  # the other run's directory is left alone
+    code, err = run_cli(["w2v", str(c), "-o", str(tmp_path / "v.bin"), "--quiet"], capsys)
+    assert code == 0 and not (tmp_path / "v.bin.ckpt").exists()
