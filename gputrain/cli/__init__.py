@@ -81,5 +81,5 @@ def main(argv=None) -> None:
     except BrokenPipeError:
         sys.exit(0)  # `gputrain neighbors ... | head`
     except OSError as e:  # not a directory, file exists, disk full, read-only file system
-        what = (e.strerror or type(e).__name__).lower()
+        what = e.strerror.lower() if e.strerror else str(e) or type(e).__name__
         fail(f"{what}: {e.filename}" if e.filename else what)
