@@ -76,21 +76,17 @@ class Momentum(SGD):
     """SGD with heavy-ball momentum (``mu`` = 0.9 by default)."""
 
     name = "momentum"
+    use_nesterov = False
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.9,
                  weight_decay: float = 0.0):
         check_positive(self.name, "momentum", momentum)
-        super().__init__(params, lr, momentum=momentum, nesterov=False,
+        super().__init__(params, lr, momentum=momentum, nesterov=self.use_nesterov,
                          weight_decay=weight_decay)
 
 
-class Nesterov(SGD):
+class Nesterov(Momentum):
     """SGD with Nesterov momentum (``mu`` = 0.9 by default)."""
 
     name = "nesterov"
-
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9,
-                 weight_decay: float = 0.0):
-        check_positive(self.name, "momentum", momentum)
-        super().__init__(params, lr, momentum=momentum, nesterov=True,
-                         weight_decay=weight_decay)
+    use_nesterov = True
