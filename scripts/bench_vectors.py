@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 
 def timed(fn):

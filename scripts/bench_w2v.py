@@ -8,7 +8,7 @@ Writes the corpus as lines of 1,000 words (optionally only its first N tokens: g
 on it with the same settings (skip-gram, dim 100, window 5, negative 5, sample 1e-3,
 min-count 5, same epochs and threads), each as a separate command as a user would run it
 (gputrain through its CLI), and evaluates both vector files with the same code
-(``gputrain.w2v.evaluation``): WordSim-353 and SimLex-999 Spearman, analogy accuracy over
+(``gputrain.vectors.evaluation``): WordSim-353 and SimLex-999 Spearman, analogy accuracy over
 the syntactic sections plus ``family`` within the 30,000 most frequent words. Words/s is
 raw corpus tokens x epochs over the wall time of the whole command; peak memory is the largest
 sum over the command's process tree of each process's proportional set size (PSS: resident
@@ -28,13 +28,13 @@ from pathlib import Path
 
 import psutil
 
-from gputrain.w2v.corpus import iter_chunks
-from gputrain.w2v.evaluation import (
+from gputrain.vectors.evaluation import (
     SYNTACTIC_PLUS_FAMILY,
     evaluate_word_analogies,
     evaluate_word_pairs,
 )
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
+from gputrain.w2v.corpus import iter_chunks
 
 SETTINGS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
 

@@ -11,7 +11,7 @@ import click
 
 from gputrain.cli.options import device_option, json_option
 from gputrain.errors import GputrainError
-from gputrain.w2v.evaluation import SYNTACTIC_PLUS_FAMILY
+from gputrain.vectors.evaluation import SYNTACTIC_PLUS_FAMILY
 
 _vectors_arg = click.argument("vectors", type=click.Path(dir_okay=True, path_type=Path))
 _topn_option = click.option("-n", "--topn", default=10, show_default=True,
@@ -24,7 +24,7 @@ _restrict_option = click.option(
 
 def _load(path: Path, device):
     """Load vectors; loader warnings (e.g. non-UTF-8 words) become one stderr line each."""
-    from gputrain.w2v.keyedvectors import KeyedVectors
+    from gputrain.vectors.keyedvectors import KeyedVectors
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -160,7 +160,7 @@ def _print_eval_table(report: dict) -> None:
 @json_option
 def plot(vectors, words, output, neighbors_k, device, as_json):
     """Draw WORDS (and their neighbours) projected to 2-D by PCA."""
-    from gputrain.w2v.projection import plot_words
+    from gputrain.vectors.projection import plot_words
 
     kv = _load(vectors, device)
     drawn, coords = plot_words(kv, list(words), output, neighbors=neighbors_k,

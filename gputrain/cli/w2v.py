@@ -124,9 +124,9 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.errors import GputrainError
     from gputrain.events import EventLog
     from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
+    from gputrain.vectors.formats import format_from_suffix
+    from gputrain.vectors.keyedvectors import KeyedVectors
     from gputrain.w2v.checkpoint import checkpoint_path, dir_lock
-    from gputrain.w2v.formats import format_from_suffix
-    from gputrain.w2v.keyedvectors import KeyedVectors
     from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
     from gputrain.w2v.trainer import remove_run_files, train
 

@@ -28,7 +28,7 @@ class ModelCache:
             with self._lock:
                 if job_id in self._models:
                     return self._models[job_id]
-            from gputrain.w2v.keyedvectors import KeyedVectors
+            from gputrain.vectors.keyedvectors import KeyedVectors
 
             try:
                 kv = KeyedVectors.load(path)

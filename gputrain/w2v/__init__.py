@@ -1,1 +1,3 @@
-"""word2vec: training (skip-gram / CBOW with negative sampling), vectors, queries, evaluation."""
+"""word2vec training: vocabulary, encoded corpus, skip-gram / CBOW steps, the trainer.
+
+The vectors it produces, and everything that reads them, live in :mod:`gputrain.vectors`."""

@@ -9,7 +9,7 @@ import pytest
 
 from gputrain.backend import CPU
 from gputrain.mlp.evaluate import evaluate_file
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 
 def gputrain(*args, server=None, timeout=180):

@@ -5,7 +5,7 @@ import pytest
 
 from gputrain.errors import GputrainError
 from gputrain.service.models import ModelCache
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 
 def test_a_missing_file_is_a_user_error_and_a_later_load_works(tmp_path):

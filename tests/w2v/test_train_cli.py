@@ -13,7 +13,7 @@ import pytest
 from gputrain.cli import main
 from gputrain.events import read_events
 from gputrain.stopping import EXIT_CHECKPOINTED
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 
 def run_cli(args, capsys):

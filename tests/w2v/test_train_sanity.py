@@ -2,9 +2,9 @@
 
 import pytest
 
+from gputrain.vectors.keyedvectors import KeyedVectors
 from gputrain.w2v.config import Word2VecConfig
 from gputrain.w2v.corpus import SAMPLE_CORPUS
-from gputrain.w2v.keyedvectors import KeyedVectors
 from gputrain.w2v.trainer import train
 
 HEROINES = {"anne", "marianne", "elinor", "emma", "fanny", "jane", "maria", "isabella",

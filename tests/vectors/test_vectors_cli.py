@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gputrain.cli import main
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from gputrain.errors import GputrainError
-from gputrain.w2v.evaluation import (
+from gputrain.vectors.evaluation import (
     evaluate_word_analogies,
     evaluate_word_pairs,
     rankdata,
     read_word_pairs,
     spearman,
 )
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -5,7 +5,7 @@ import pytest
 
 from gputrain.backend import gpu_available
 from gputrain.errors import GputrainError
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
 

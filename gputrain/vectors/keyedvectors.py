@@ -16,7 +16,7 @@ import numpy as np
 from gputrain.backend import Device, device_of, get_array_module, resolve_device, to_cpu
 from gputrain.backend import to_device as _to_device
 from gputrain.errors import GputrainError
-from gputrain.w2v import formats
+from gputrain.vectors import formats
 
 _SCORE_BLOCK = 1 << 25  # at most this many query x vocabulary scores in memory at once
 
@@ -231,15 +231,15 @@ class KeyedVectors:
 
     def evaluate_word_analogies(self, path, restrict_vocab: int | None = 30000,
                                 case_insensitive: bool = True, sections=None):
-        """Analogy accuracy per section (see :mod:`gputrain.w2v.evaluation`)."""
-        from gputrain.w2v.evaluation import evaluate_word_analogies
+        """Analogy accuracy per section (see :mod:`gputrain.vectors.evaluation`)."""
+        from gputrain.vectors.evaluation import evaluate_word_analogies
 
         return evaluate_word_analogies(self, path, restrict_vocab, case_insensitive, sections)
 
     def evaluate_word_pairs(self, path, restrict_vocab: int | None = 300000,
                             case_insensitive: bool = True):
         """Spearman / Pearson / OOV ratio on a word-pair file (WordSim-353, SimLex-999)."""
-        from gputrain.w2v.evaluation import evaluate_word_pairs
+        from gputrain.vectors.evaluation import evaluate_word_pairs
 
         return evaluate_word_pairs(self, path, restrict_vocab, case_insensitive)
 

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gputrain.errors import GputrainError
-from gputrain.w2v import formats
-from gputrain.w2v.keyedvectors import KeyedVectors
+from gputrain.vectors import formats
+from gputrain.vectors.keyedvectors import KeyedVectors
 
 
 @pytest.fixture

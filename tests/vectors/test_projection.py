@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gputrain.errors import GputrainError
-from gputrain.w2v.keyedvectors import KeyedVectors
-from gputrain.w2v.projection import pca_2d, words_with_neighbors
+from gputrain.vectors.keyedvectors import KeyedVectors
+from gputrain.vectors.projection import pca_2d, words_with_neighbors
 
 
 def test_pca_recovers_a_plane_and_is_deterministic():

@@ -1,0 +1,1 @@
+"""Word vectors without training: files, queries, evaluation, projection."""
