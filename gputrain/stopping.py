@@ -1,8 +1,13 @@
 """Two-stage shutdown for long training runs.
 
 The first SIGTERM (or Ctrl-C) asks the trainer to stop at the next safe point: it writes a
-checkpoint and exits with :data:`EXIT_CHECKPOINTED`. A second signal stops at once.
+checkpoint and exits with :data:`EXIT_CHECKPOINTED`. A second SIGTERM/SIGINT stops at once.
 Trainers poll ``stop.requested`` between batches.
+
+:data:`PARENT_DIED_SIGNAL` (what the service's trainers get from the kernel when the server
+dies, ``PR_SET_PDEATHSIG``) only ever requests the stop: the kernel sends it again each
+time one of the dying server's threads exits, and however many arrive, the trainer writes
+its checkpoint. It does not count as a first signal either: a later SIGTERM still only asks.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import signal
 import threading
 
 EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped early, resumable with --resume
+PARENT_DIED_SIGNAL = signal.SIGUSR1
 
 
 class GracefulStop:
@@ -18,6 +24,7 @@ class GracefulStop:
 
     def __init__(self):
         self._event = threading.Event()
+        self._asked = False  # a SIGTERM/SIGINT has arrived: the next one exits
         self._previous = {}
 
     @property
@@ -28,13 +35,15 @@ class GracefulStop:
         self._event.set()
 
     def _handle(self, signum, frame):
-        if self._event.is_set():
-            raise SystemExit(128 + signum)
+        if signum != PARENT_DIED_SIGNAL:
+            if self._asked:
+                raise SystemExit(128 + signum)
+            self._asked = True
         self._event.set()
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, PARENT_DIED_SIGNAL):
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 

@@ -37,3 +37,16 @@ def test_first_signal_requests_a_stop_second_exits_and_handlers_are_restored():
             os.kill(os.getpid(), signal.SIGTERM)
         assert info.value.code == 128 + signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_parent_death_signals_only_ask_however_many_arrive_and_ctrl_c_still_escalates():
+    from gputrain.stopping import PARENT_DIED_SIGNAL
+
+    with GracefulStop() as stop:
+        for _ in range(5):  # the kernel sends one per exiting thread of the dead server
+            os.kill(os.getpid(), PARENT_DIED_SIGNAL)
+        assert stop.requested  # no SystemExit: the trainer still writes its checkpoint
+        os.kill(os.getpid(), signal.SIGINT)  # a first Ctrl-C after it only asks again
+        with pytest.raises(SystemExit) as info:
+            os.kill(os.getpid(), signal.SIGINT)  # a real second Ctrl-C stops at once
+        assert info.value.code == 128 + signal.SIGINT

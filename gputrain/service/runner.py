@@ -1,10 +1,13 @@
 """Trainer subprocesses: start one per job attempt, signal it, and clean up after a crash.
 
 Each trainer runs in a process group of its own (so a signal reaches anything it starts)
-and, on Linux, with ``PR_SET_PDEATHSIG`` = SIGTERM: if the server dies, even by ``kill -9``,
-its trainers are told to checkpoint and stop. The server records each trainer's PID in the
-store; the next server start looks for survivors (checking that the PID still runs a
-trainer of that job, as PIDs get reused) and stops them before it re-queues their jobs.
+and, on Linux, with ``PR_SET_PDEATHSIG`` = :data:`~gputrain.stopping.PARENT_DIED_SIGNAL`:
+if the server dies, even by ``kill -9``, its trainers are told to checkpoint and stop. The
+kernel sends that signal once per exiting server thread; the trainer checkpoints once
+however many arrive (repeated SIGTERMs would mean "stop now, no checkpoint"). The server
+records each trainer's PID in the store; the next server start looks for survivors
+(checking that the PID still runs a trainer of that job, as PIDs get reused) and stops
+them before it re-queues their jobs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from pathlib import Path
 
 from gputrain.service.constants import ERROR_MESSAGE_CHARS, TOKEN_ENV
+from gputrain.stopping import PARENT_DIED_SIGNAL
 
 PR_SET_PDEATHSIG = 1
 
@@ -34,7 +38,7 @@ _SCRUBBED_ENV = (TOKEN_ENV, "GPUTRAIN_DEVICE", "CUDA_VISIBLE_DEVICES")
 def _die_with_parent(parent_pid: int):
     def setup():  # runs in the child between fork and exec: no locks, no imports
         if _prctl is not None:
-            _prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+            _prctl(PR_SET_PDEATHSIG, PARENT_DIED_SIGNAL, 0, 0, 0)
         if os.getppid() != parent_pid:  # the server died before prctl took effect
             os._exit(1)
 
@@ -85,7 +89,8 @@ def stop_orphans(trainers: list[tuple[int, str]], grace_seconds: float) -> int:
     """Stop a previous server's trainers, given as (pid, marker): SIGTERM, then SIGKILL.
 
     Returns how many were still running. They get ``grace_seconds`` together to write
-    their checkpoint (they already got SIGTERM from PR_SET_PDEATHSIG when the server died).
+    their checkpoint (PR_SET_PDEATHSIG already asked them to when the server died; this
+    SIGTERM is their first, so it only asks again).
     """
     alive = [(pid, m) for pid, m in trainers if runs_trainer_of(pid, m)]
     for pid, _ in alive:

@@ -79,6 +79,38 @@ def test_kill_9_mid_training_then_restart_resumes_from_the_checkpoint(
 
 
 @pytest.mark.slow
+def test_kill_9_gives_the_trainer_exactly_one_checkpoint_from_the_parent_death_signal(
+        start_server, tmp_path, make_corpus, waiter):
+    """No periodic checkpoints: the only one is what the trainer writes when the server dies
+    (the kernel signals it once per exiting server thread; several must not mean "stop now")."""
+    data = tmp_path / "data"
+    server = start_server(data, "--workers", "1")
+    corpus = make_corpus(tmp_path / "c.txt", CORPUS_WORDS)
+    with server.client() as api:
+        assert api.put("/inputs/c.txt", content=corpus.read_bytes()).status_code == 201
+        job_id = api.post("/jobs", json={"kind": "w2v", "input": "c.txt", "params": {
+            **W2V_PARAMS, "epochs": 50, "checkpoint_every": 0}}).json()["id"]
+    events = data / "jobs" / job_id / "events.jsonl"
+    waiter(lambda: any(e["event"] == "progress" for e in read_events(events)), 90,
+           "training progress", poll=0.02)
+    db = sqlite3.connect(data / "jobs.sqlite3")
+    trainer_pid = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+    db.close()
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    waiter(lambda: not alive(trainer_pid), 30, "the orphaned trainer to checkpoint and exit")
+    assert len(checkpointed_words(events)) == 1, read_events(events)[-5:]
+    saved = checkpointed_words(events)[0]
+    assert 0 < saved < 50 * CORPUS_WORDS
+
+    again = start_server(data, "--workers", "1")
+    with again.client() as api:
+        waiter(lambda: len(starts(events)) == 2, 60, "the job to start again")
+        assert starts(events)[-1]["resumed_words"] == saved
+        api.post(f"/jobs/{job_id}/cancel")
+
+
+@pytest.mark.slow
 def test_sigterm_checkpoints_requeues_and_exits_in_time(start_server, tmp_path, make_corpus,
                                                          waiter):
     data = tmp_path / "data"
