@@ -3,8 +3,13 @@
 The file is read in record batches straight into a preallocated ``(rows, features)``
 float32 matrix, so the data is never held twice: at any time memory holds the matrix plus
 one small batch of Arrow columns. Every batch is checked as it arrives; a non-numeric
-column, a missing value, NaN or inf ends the read with a :class:`GputrainError` that names
-the file, the column and the row (rows are counted from 0, the CSV header excluded).
+column or value, a missing value, NaN, inf or a value too large for float32 ends the read
+with a :class:`GputrainError` that names the file, the column and the row (rows are counted
+from 0, the CSV header excluded).
+
+CSV may be compressed (``.csv.gz``, ``.csv.bz2``, ``.csv.zst``, ``.csv.lz4``, ``.csv.br``:
+pyarrow decompresses while it parses); ``.arrow``/``.ipc``/``.feather`` may be in the IPC
+file format (Feather v2) or the stream format.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ FORMATS = {
     ".arrow": "ipc",
     ".ipc": "ipc",
 }
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd",
+                ".lz4": "lz4", ".br": "brotli"}  # for CSV: codecs pyarrow streams
 CHUNK_BYTES = 32 << 20  # rows per conversion chunk: about 32 MiB of float32
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass
@@ -43,13 +51,24 @@ class Table:
         return self.features.shape[0]
 
 
-def detect_format(path: str | Path) -> str:
-    suffix = Path(path).suffix.lower()
+def split_suffix(path: str | Path) -> tuple[str, str | None]:
+    """(format, compression codec or None) from the name: ``x.csv.gz`` is gzipped CSV."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    codec = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
+    suffix = suffixes[-2] if codec and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
     if suffix not in FORMATS:
         known = ", ".join(sorted(FORMATS))
         raise GputrainError(f"{path}: unknown data format {suffix or '(no suffix)'!r}; "
-                            f"use one of {known}")
-    return FORMATS[suffix]
+                            f"use one of {known} (CSV may end in .gz, .bz2, .zst, .lz4, .br)")
+    if codec and FORMATS[suffix] != "csv":
+        raise GputrainError(f"{path}: a compressed {FORMATS[suffix]} file cannot be read "
+                            "directly; decompress it (Parquet and Arrow compress inside the "
+                            "file)")
+    return FORMATS[suffix], codec
+
+
+def detect_format(path: str | Path) -> str:
+    return split_suffix(path)[0]
 
 
 def check_data_file(path: str | Path) -> None:
@@ -73,52 +92,135 @@ def _check_file(path: Path) -> None:
 class _Source:
     """Schema, row count and record batches of one file, whatever its format."""
 
-    def __init__(self, path: Path, fmt: str):
+    def __init__(self, path: Path, fmt: str, codec: str | None = None):
         import pyarrow as pa
-        import pyarrow.csv as pcsv
         import pyarrow.parquet as pq
 
-        self.path, self.fmt = path, fmt
+        self.path, self.fmt, self.codec = path, fmt, codec
         if fmt == "parquet":
             self._file = pq.ParquetFile(path, memory_map=True)
             self.schema = self._file.schema_arrow
             self.rows = self._file.metadata.num_rows
         elif fmt == "ipc":
-            self._file = pa.ipc.open_file(pa.memory_map(str(path), "r"))
-            self.schema = self._file.schema
-            self.rows = sum(self._file.get_batch(i).num_rows
-                            for i in range(self._file.num_record_batches))
+            mapped = pa.memory_map(str(path), "r")
+            try:
+                reader = pa.ipc.open_file(mapped)
+                self._batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+            except pa.ArrowInvalid:  # not the file format: the stream format (zero-copy too)
+                mapped.seek(0)
+                reader = pa.ipc.open_stream(mapped)
+                self._batches = list(reader)
+            self.schema = reader.schema
+            self.rows = sum(b.num_rows for b in self._batches)
         else:
-            reader = pcsv.open_csv(path)
-            self.schema = reader.schema  # types inferred from the first block
-            reader.close()
-            self.rows = _count_lines(path)  # an upper bound: header and blank lines included
+            with self._open_csv() as reader:
+                self.schema = reader.schema  # types inferred from the first block
+            self.rows = _count_lines(path, codec)  # an upper bound: header, blank lines
+
+    def _open_csv(self, **options):
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        # an explicit stream: pyarrow would also guess the codec from the name, but only
+        # for some suffixes
+        stream = pa.input_stream(str(self.path), compression=self.codec)
+        return pcsv.open_csv(stream, **options)
 
     def batches(self, columns: list[str], numeric: set[str]) -> Iterator:
         if self.fmt == "parquet":
             yield from self._file.iter_batches(batch_size=65536, columns=columns)
         elif self.fmt == "ipc":
-            for i in range(self._file.num_record_batches):
-                yield self._file.get_batch(i).select(columns)
+            for batch in self._batches:
+                yield batch.select(columns)
         else:
             import pyarrow as pa
             import pyarrow.csv as pcsv
 
-            # Features are parsed as float32 in every block, so a column whose first
-            # block looked like integers does not fail on a later "1.5".
-            types = {c: pa.float32() for c in columns if c in numeric}
+            # Features are parsed as float64 in every block, so a column whose first
+            # block looked like integers does not fail on a later "1.5", and a value too
+            # large for float32 is still seen as the number it is.
+            types = {c: pa.float64() for c in columns if c in numeric}
             opts = pcsv.ConvertOptions(include_columns=columns, column_types=types)
-            with pcsv.open_csv(self.path, convert_options=opts) as reader:
-                yield from reader
+            start = 0
+            with self._open_csv(convert_options=opts) as reader:
+                while True:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        return
+                    except pa.ArrowInvalid as e:
+                        raise _bad_csv_value(self, columns, numeric, start, e) from None
+                    start += batch.num_rows
+                    yield batch
 
 
-def _count_lines(path: Path) -> int:
+def _count_lines(path: Path, codec: str | None) -> int:
+    import pyarrow as pa
+
     count, last = 0, b"\n"
-    with open(path, "rb") as f:
+    with pa.input_stream(str(path), compression=codec) as f:
         while block := f.read(1 << 24):
             count += block.count(b"\n")
             last = block[-1:]
     return count + (last != b"\n")
+
+
+def _bad_csv_value(source: _Source, columns, numeric, start: int, error) -> GputrainError:
+    """The error for a CSV block pyarrow could not convert (its message names neither the
+    row nor always the column): read the file again as text from row ``start`` and find the
+    first value that does not convert to its column's type."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    wanted = {c: pa.float64() if c in numeric else source.schema.field(c).type for c in columns}
+    opts = pcsv.ConvertOptions(include_columns=columns, strings_can_be_null=True,
+                               column_types={c: pa.string() for c in columns})
+    row = 0
+    try:
+        with source._open_csv(convert_options=opts) as reader:
+            for batch in reader:
+                if row + batch.num_rows > start:
+                    for name in columns:
+                        found = _first_unconvertible(batch.column(name), wanted[name])
+                        if found is not None:
+                            return _unconvertible(source.path, name, name in numeric,
+                                                  wanted[name], row + found[0], found[1])
+                row += batch.num_rows
+    except pa.ArrowInvalid as e:  # not a value: the text itself (a row with more fields)
+        error = e
+    return GputrainError(f"{source.path}: cannot read as csv after row {start}: "
+                         f"{_first_line(error)}")
+
+
+def _unconvertible(path, name: str, feature: bool, arrow_type, row: int, text: str):
+    if feature:
+        return GputrainError(f"{path}: feature column {name!r} has {text!r} at row {row}, "
+                             "which is not a number")
+    return GputrainError(f"{path}: label column {name!r} has {text!r} at row {row}, which "
+                         f"is not {arrow_type} like the rows before it")
+
+
+def _first_unconvertible(column, arrow_type) -> tuple[int, str] | None:
+    """(index, text) of the first value of a string column that does not cast, or None."""
+    import pyarrow as pa
+
+    def casts(part) -> bool:
+        try:
+            part.cast(arrow_type)
+            return True
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+
+    if casts(column):
+        return None
+    lo, hi = 0, len(column)  # invariant: column[:lo] casts, column[:hi] does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if casts(column.slice(0, mid)):
+            lo = mid
+        else:
+            hi = mid
+    return hi - 1, column[hi - 1].as_py()
 
 
 def _is_numeric(arrow_type) -> bool:
@@ -135,12 +237,13 @@ def read_table(path: str | Path, features: list[str] | None, label: str | None) 
     import pyarrow as pa
 
     path = Path(path)
-    fmt = detect_format(path)
+    fmt, codec = split_suffix(path)
     _check_file(path)
     try:
-        source = _Source(path, fmt)
+        source = _Source(path, fmt, codec)
     except (pa.ArrowException, OSError, ValueError) as e:
-        raise GputrainError(f"{path}: cannot read as {fmt}: {_first_line(e)}") from None
+        what = f"{codec}-compressed {fmt}" if codec else fmt
+        raise GputrainError(f"{path}: cannot read as {what}: {_first_line(e)}") from None
     names = list(source.schema.names)
     if label is not None and label not in names:
         raise GputrainError(f"{path}: no label column {label!r} (columns: {_preview(names)})")
@@ -155,6 +258,7 @@ def read_table(path: str | Path, features: list[str] | None, label: str | None) 
                                 f"{_preview(names)})")
         if label in features:
             raise GputrainError(f"{path}: column {label!r} is both the label and a feature")
+    _check_unique(path, names, features + ([label] if label is not None else []))
     for name in features:
         arrow_type = source.schema.field(name).type
         if not _is_numeric(arrow_type):
@@ -170,6 +274,20 @@ def read_table(path: str | Path, features: list[str] | None, label: str | None) 
     return Table(str(path), matrix, features, labels, label)
 
 
+def _check_unique(path, names: list[str], used: list[str]) -> None:
+    """Refuse a column name used twice in the file (or asked for twice): which of the
+    columns is meant would be a guess."""
+    seen = set()
+    for name in used:
+        if name in seen:
+            raise GputrainError(f"{path}: column {name!r} is asked for twice")
+        seen.add(name)
+        where = [i for i, n in enumerate(names) if n == name]
+        if len(where) > 1:
+            raise GputrainError(f"{path}: {len(where)} columns are named {name!r} (columns "
+                                f"{', '.join(str(i + 1) for i in where)}); rename them")
+
+
 def _fill(source: _Source, columns, features, label):
     import pyarrow as pa
 
@@ -179,7 +297,7 @@ def _fill(source: _Source, columns, features, label):
     chunk_rows = max(256, CHUNK_BYTES // (4 * width))
     types = {source.schema.field(n).type for n in features}
     if source.fmt == "csv":
-        types = {pa.float32()}  # features are parsed as float32
+        types = {pa.float64()}  # features are parsed as float64
     kind = next(iter(types)) if len(types) == 1 else None
     as_tensor = (kind is not None and (pa.types.is_integer(kind) or pa.types.is_floating(kind))
                  and hasattr(pa.RecordBatch, "to_tensor"))
@@ -197,16 +315,16 @@ def _fill(source: _Source, columns, features, label):
                     row = start + int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
                     raise GputrainError(f"{source.path}: column {name!r} has a missing or NaN "
                                         f"value at row {row}")
-            if as_tensor:  # one C++ pass straight to row-major (about 2x faster than columns)
-                block[:] = np.asarray(part.select(features).to_tensor(row_major=True))
-            else:
-                for j, name in enumerate(features):
-                    block[:, j] = part.column(name).to_numpy(zero_copy_only=False)
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                if as_tensor:  # one C++ pass straight to row-major (2x faster than columns)
+                    block[:] = np.asarray(part.select(features).to_tensor(row_major=True))
+                else:
+                    for j, name in enumerate(features):
+                        block[:, j] = part.column(name).to_numpy(zero_copy_only=False)
             if not np.isfinite(block).all():
                 r, j = np.argwhere(~np.isfinite(block))[0]
-                value = "NaN" if np.isnan(block[r, j]) else block[r, j]
-                raise GputrainError(f"{source.path}: column {features[j]!r} has {value} at "
-                                    f"row {start + r}")
+                raise _non_finite(source.path, features[j], start + r,
+                                  part.column(features[j])[int(r)].as_py())
             if label is not None:
                 column = part.column(label)
                 if column.null_count:
@@ -222,6 +340,17 @@ def _fill(source: _Source, columns, features, label):
         labels = _label_array(pa.chunked_array(label_chunks, type=source.schema.field(label).type)
                               if label_chunks else pa.array([], type=pa.int64()))
     return matrix, labels
+
+
+def _non_finite(path, name: str, row: int, value) -> GputrainError:
+    import math
+
+    value = float(value)
+    if math.isfinite(value):  # finite in the file, infinite as float32
+        return GputrainError(f"{path}: column {name!r} has {value:g} at row {row}, too large "
+                             f"for float32 (largest {FLOAT32_MAX:.4g}); rescale the column")
+    return GputrainError(f"{path}: column {name!r} has {'NaN' if math.isnan(value) else value} "
+                         f"at row {row}")
 
 
 def _label_array(chunked) -> np.ndarray:

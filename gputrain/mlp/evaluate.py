@@ -16,7 +16,7 @@ from gputrain.autograd import Tensor, no_grad, ops
 from gputrain.backend import Device, get_array_module, to_cpu, to_device
 from gputrain.errors import GputrainError
 from gputrain.mlp.checkpoint import load_model_files
-from gputrain.mlp.data import detect_format, read_table
+from gputrain.mlp.data import read_table, split_suffix
 from gputrain.mlp.model import build_network
 from gputrain.mlp.preprocess import encode_classes, regression_targets, standardize_
 
@@ -94,7 +94,7 @@ def predict_file(model_dir, data, out_path, device: Device, batch_size: int = 40
     from gputrain.atomicfile import atomic_path
 
     _check_batch(batch_size)
-    out_format = detect_format(out_path)
+    out_format, codec = split_suffix(out_path)
     with device.activate():  # gpu:N — kernels launch on the current device
         out, meta, rows = _predict(model_dir, data, device, batch_size)
     columns = {}
@@ -108,7 +108,7 @@ def predict_file(model_dir, data, out_path, device: Device, batch_size: int = 40
         columns["prediction"] = pa.array(out[:, 0] * meta["target_std"] + meta["target_mean"])
     result = pa.table(columns)
     with atomic_path(out_path) as tmp:
-        _write(result, tmp, out_format)
+        _write(result, tmp, out_format, codec)
     return rows
 
 
@@ -127,8 +127,14 @@ def _predict(model_dir, data, device: Device, batch_size: int):
     return np.concatenate(outputs), meta, table.rows
 
 
-def _write(table, path, fmt: str) -> None:
-    if fmt == "parquet":
+def _write(table, path, fmt: str, codec: str | None = None) -> None:
+    if codec:  # only CSV: split_suffix refuses other compressed formats
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        with pa.output_stream(str(path), compression=codec) as out:
+            pcsv.write_csv(table, out)
+    elif fmt == "parquet":
         import pyarrow.parquet as pq
 
         pq.write_table(table, path)

@@ -136,3 +136,76 @@ def test_same_typed_integer_and_float_columns(tmp_path, arrow_type):
     pq.write_table(pa.table(cols | {"y": np.arange(40) % 2}), path)
     t = read_table(path, None, "y")
     np.testing.assert_array_equal(t.features, values.astype(np.float32))
+
+
+@pytest.mark.parametrize("codec, suffix", [("gzip", ".gz"), ("zstd", ".zst"), ("bz2", ".bz2"),
+                                           ("lz4", ".lz4")])
+def test_compressed_csv_reads_like_the_plain_file(tmp_path, table, tables, codec, suffix):
+    plain = tables.write(table, tmp_path / "data.csv")
+    packed = tmp_path / f"data.csv{suffix}"
+    with pa.output_stream(str(packed), compression=codec) as out:
+        out.write(open(plain, "rb").read())
+    a, b = read_table(plain, None, "animal"), read_table(packed, None, "animal")
+    np.testing.assert_array_equal(a.features, b.features)
+    assert list(a.labels) == list(b.labels)
+
+
+def test_compressed_parquet_is_refused_with_a_reason(tmp_path):
+    with pytest.raises(GputrainError, match="compressed parquet file cannot be read"):
+        read_table(tmp_path / "x.parquet.gz", None, "y")
+
+
+def test_arrow_stream_format_is_read(tmp_path, table):
+    path = tmp_path / "stream.arrow"
+    with pa.ipc.new_stream(str(path), table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=150):  # several batches
+            writer.write_batch(batch)
+    t = read_table(path, None, "animal")
+    assert t.rows == 400
+    np.testing.assert_array_equal(t.features[:, 0], table.column("f0").to_numpy())
+
+
+@pytest.mark.parametrize("name", ["dup.csv", "dup.parquet"])
+def test_duplicate_column_names_are_refused(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text("y,x,z,x\n0,1,2,3\n1,4,5,6\n")
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_arrays([pa.array([0, 1])] * 4, names=["y", "x", "z", "x"]),
+                       path)
+    with pytest.raises(GputrainError, match=r"2 columns are named 'x' \(columns 2, 4\)"):
+        read_table(path, None, "y")
+    t = read_table(path, ["z"], "y")  # the duplicated name is not used: fine
+    assert t.features.shape == (2, 1)
+    with pytest.raises(GputrainError, match="column 'z' is asked for twice"):
+        read_table(path, ["z", "z"], "y")
+
+
+def _long_csv(path, bad_row: int, bad: str, column: str = "x") -> None:
+    lines = ["y,x"] + [f"{i % 2},{i}.5" for i in range(200_000)]
+    y, x = lines[bad_row + 1].split(",")
+    lines[bad_row + 1] = f"{bad},{x}" if column == "y" else f"{y},{bad}"
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_bad_csv_value_late_in_the_file_names_column_and_row(tmp_path):
+    path = tmp_path / "late.csv"
+    _long_csv(path, 180_123, "abc")
+    with pytest.raises(GputrainError, match="feature column 'x' has 'abc' at row 180123, which "
+                                            "is not a number"):
+        read_table(path, None, "y")
+    _long_csv(path, 170_001, "cat", column="y")
+    with pytest.raises(GputrainError, match="label column 'y' has 'cat' at row 170001, which "
+                                            "is not int64"):
+        read_table(path, None, "y")
+
+
+@pytest.mark.filterwarnings("error")  # no raw NumPy RuntimeWarning on the way
+@pytest.mark.parametrize("name", ["big.csv", "big.parquet"])
+def test_values_too_large_for_float32_are_named_as_such(tmp_path, name):
+    path = _bad(tmp_path, name, {"y": [0, 1, 0], "x": [1.0, 2.0, -1e39]})
+    with pytest.raises(GputrainError, match=r"column 'x' has -1e\+39 at row 2, too large for "
+                                            "float32"):
+        read_table(path, None, "y")
