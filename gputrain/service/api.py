@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -37,6 +37,7 @@ from gputrain.service.inputs import (
     resolve_input,
 )
 from gputrain.service.models import ModelCache
+from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobKind, JobState
 from gputrain.service.store import Job
 
@@ -77,6 +78,10 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
 
     api = APIRouter(dependencies=[Depends(require_token)])
 
+    @app.exception_handler(NoSpace)
+    async def no_space(request: Request, exc: NoSpace) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=507)
+
     def get_job(job_id: str) -> Job:
         job = store.get(job_id)
         if job is None:
@@ -108,7 +113,9 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
                                      f"{max_upload_bytes} bytes")
         try:
             writer = await run_in_threadpool(UploadWriter, target, max_upload_bytes)
-        except OSError as e:  # e.g. a parent "directory" that is a file
+        except OSError as e:  # e.g. a parent "directory" that is a file, or a full disk
+            if is_full(e):
+                raise NoSpace(f"inputs/{name}") from None
             raise HTTPException(409, f"cannot write {name}: {e.strerror or e}") from None
         try:
             async for chunk in request.stream():
@@ -116,6 +123,11 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
             size = await run_in_threadpool(writer.commit)
         except UploadTooLarge as e:
             raise HTTPException(413, str(e)) from None
+        except OSError as e:
+            writer.abort()
+            if is_full(e):
+                raise NoSpace(f"inputs/{name}") from None
+            raise
         except BaseException:
             writer.abort()
             raise

@@ -40,6 +40,8 @@ MAX_RECOVERIES = 3  # server deaths during one job (OOM?) before the job is fail
 ORPHAN_GRACE_SECONDS = 10.0  # seconds a previous server's trainer gets before SIGKILL
 W2V_CHECKPOINT_EVERY_WORDS = 20_000_000  # words between word2vec checkpoints, unless a job
 # sets checkpoint_every itself (also one at each epoch end and on SIGTERM)
+NO_SPACE_RETRY_SECONDS = 2.0  # seconds between tries of a write that found the disk full
+LOW_SPACE_BYTES = 1024**2  # bytes: less free space than this after a failed job = disk full
 ERROR_MESSAGE_CHARS = 500  # characters of a trainer's stderr kept as the job's error
 
 # Metrics

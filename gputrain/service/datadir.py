@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from pathlib import Path
 
 from gputrain.errors import GputrainError
@@ -22,6 +23,7 @@ from gputrain.service.constants import (
     JOBS_DIRNAME,
     LOCK_FILENAME,
     LOG_FILENAME,
+    LOW_SPACE_BYTES,
 )
 
 
@@ -54,6 +56,16 @@ class DataDir:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
+
+    def redact(self, text: str) -> str:
+        """``text`` without the data directory's absolute path (for errors shown to clients)."""
+        return text.replace(str(self.inputs) + os.sep, "").replace(str(self.root), "DATA_DIR")
+
+    def out_of_space(self) -> bool:
+        try:
+            return shutil.disk_usage(self.root).free < LOW_SPACE_BYTES
+        except OSError:
+            return False
 
     def job_dir(self, job_id: str) -> Path:
         return self.jobs / job_id

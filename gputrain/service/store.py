@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gputrain.service.constants import SQLITE_BUSY_TIMEOUT_SECONDS
+from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobState, check_transition
 
 SCHEMA_VERSION = 1
@@ -121,14 +122,23 @@ class JobStore:
 
     @contextlib.contextmanager
     def _write(self):
+        """One transaction; a full disk is :class:`NoSpace` naming the database file."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as e:
+                if not is_full(e):
+                    raise
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise NoSpace(self.path.name) from None
 
     def _read(self, sql: str, args=()) -> list[sqlite3.Row]:
         with self._lock:

@@ -7,10 +7,15 @@ metrics), and ends the attempt in exactly one state:
 - server shutting down and the trainer checkpointed (exit 75) or had to be killed ->
   ``queued`` again (it resumes from its checkpoint at the next start);
 - anything else -> ``failed`` with the trainer's one-line error, and the worker goes on.
+
+A full disk never stops a worker: a state it cannot record is retried every
+:data:`NO_SPACE_RETRY_SECONDS` until space is back (or the server stops: the next start
+re-queues the job), and the queue is polled again at the same pace.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import subprocess
@@ -22,12 +27,15 @@ from dataclasses import dataclass, field
 from gputrain.service import specs
 from gputrain.service.constants import (
     CANCEL_GRACE_SECONDS,
+    ERROR_MESSAGE_CHARS,
+    NO_SPACE_RETRY_SECONDS,
     TAIL_POLL_SECONDS,
     TRAINER_STOP_SECONDS,
     WORKER_POLL_SECONDS,
 )
 from gputrain.service.datadir import DataDir
 from gputrain.service.metrics import ServiceMetrics
+from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.progress import EventTail, LiveJob, resume_point
 from gputrain.service.runner import error_message, signal_group, spawn, trainer_env
 from gputrain.service.states import JobKind, JobState
@@ -57,17 +65,27 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            job = self.store.claim_next(self.slot.name)
+            try:
+                job = self.store.claim_next(self.slot.name)
+            except NoSpace as e:
+                log.warning("worker %s: %s; trying again in %.0f s", self.slot.name, e,
+                            NO_SPACE_RETRY_SECONDS)
+                self.stopping.wait(NO_SPACE_RETRY_SECONDS)
+                continue
             if job is None:
                 with self.wake:
                     self.wake.wait(WORKER_POLL_SECONDS)
                 continue
             try:
                 self.run_job(job)
-            except Exception as e:  # a bug here must not take the worker down
-                log.exception("worker %s: job %s", self.slot.name, job.id)
+            except Exception as e:  # a bug or a full disk here must not take the worker down
+                if is_full(e):
+                    error = str(NoSpace(f"the job directory jobs/{job.id}/"))
+                else:
+                    log.exception("worker %s: job %s", self.slot.name, job.id)
+                    error = f"internal error: {type(e).__name__}: {e}"
                 try:
-                    self._finish(job, JobState.FAILED, error=f"internal error: {e}"[:500])
+                    self._finish(job, JobState.FAILED, error=error)
                 except Exception:
                     log.exception("worker %s: could not mark job %s failed", self.slot.name,
                                   job.id)
@@ -98,7 +116,8 @@ class Worker(threading.Thread):
             self._finish(job, JobState.FAILED, error=f"cannot start the trainer: {e}")
             return
         try:
-            self.store.set_pid(job.id, self.proc.pid)
+            with contextlib.suppress(NoSpace):  # only a later start's orphan check needs it
+                self.store.set_pid(job.id, self.proc.pid)
             rc, cancelled = self._follow(job, tail, live)
         finally:
             signal_group(self.proc.pid, signal.SIGKILL)  # anything the trainer left behind
@@ -113,9 +132,12 @@ class Worker(threading.Thread):
             self._finish(job, JobState.CANCELLED, error="cancelled", metrics=live.metrics)
         elif self.stopping.is_set() and rc in _STOPPED:
             log.info("job %s stopped for shutdown (exit %s); queued again", job.id, rc)
-            self.store.transition(job.id, JobState.QUEUED, metrics=live.metrics)
+            self._record(job, lambda: self.store.transition(job.id, JobState.QUEUED,
+                                                            metrics=live.metrics))
         else:
             message = error_message(self.data.log(job.id), rc)
+            if self.data.out_of_space():  # the trainer could not even log why, maybe
+                message = f"{NoSpace(f'the job directory jobs/{job.id}/')} (trainer: {message})"
             self._finish(job, JobState.FAILED, error=message, metrics=live.metrics)
 
     def _follow(self, job: Job, tail: EventTail, live: LiveJob) -> tuple[int, bool]:
@@ -157,9 +179,31 @@ class Worker(threading.Thread):
         if new_words > 0:
             self.metrics.words.inc(new_words)
         self.metrics.board.update(live)
-        self.store.update_progress(job.id, live.progress, live.metrics)
+        try:
+            self.store.update_progress(job.id, live.progress, live.metrics)
+        except NoSpace:  # progress is advisory: the final state is what must be recorded
+            pass
+
+    def _record(self, job: Job, write):
+        """``write()`` to the store, retried while the disk is full; None if the server
+        stops first (the job stays ``running`` and the next start re-queues it)."""
+        warned = False
+        while True:
+            try:
+                return write()
+            except NoSpace as e:
+                if not warned:
+                    log.warning("job %s: %s; retrying every %.0f s until there is space",
+                                job.id, e, NO_SPACE_RETRY_SECONDS)
+                    warned = True
+            if self.stopping.wait(NO_SPACE_RETRY_SECONDS):
+                return None
 
     def _finish(self, job: Job, state: JobState, **fields) -> None:
-        done = self.store.transition(job.id, state, **fields)
+        if fields.get("error"):
+            fields["error"] = self.data.redact(fields["error"])[:ERROR_MESSAGE_CHARS]
+        done = self._record(job, lambda: self.store.transition(job.id, state, **fields))
+        if done is None:
+            return
         self.metrics.job_finished(done.kind, state, done.run_seconds)
         log.info("job %s %s%s", job.id, state.value, f": {done.error}" if done.error else "")
