@@ -10,6 +10,7 @@ Errors: 401 no or wrong token, 404 unknown job/file/word, 409 wrong job state,
 from __future__ import annotations
 
 import hmac
+import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -33,6 +34,7 @@ from gputrain.service.inputs import (
     UnsafePath,
     UploadTooLarge,
     UploadWriter,
+    file_digest,
     list_inputs,
     resolve_input,
 )
@@ -98,6 +100,28 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
         return Response(generate_latest(supervisor.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
 
+    inputs_lock = threading.Lock()  # a submission's digest vs. an upload's rename
+
+    def input_name(path: Path) -> str:
+        return path.relative_to(data.inputs.resolve()).as_posix()
+
+    def refuse_if_used(target: Path) -> None:
+        users = store.active_using(input_name(target))
+        if users:
+            raise HTTPException(409, f"input {input_name(target)} is used by queued or running "
+                                     f"job(s) {', '.join(users)}: replacing it would change "
+                                     "what they train on; use a new name, or wait for or "
+                                     "cancel them")
+
+    def commit_unless_used(writer: UploadWriter, target: Path) -> int:
+        with inputs_lock:
+            try:
+                refuse_if_used(target)
+            except HTTPException:
+                writer.abort()
+                raise
+            return writer.commit()
+
     @api.put("/inputs/{name:path}", status_code=201, tags=["inputs"])
     async def upload(name: str, request: Request) -> dict:
         """Upload an input file (the raw request body), streamed to disk."""
@@ -107,6 +131,7 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
             raise HTTPException(400, str(e)) from None
         if target.is_dir():
             raise HTTPException(409, f"{name} is a directory")
+        refuse_if_used(target)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > max_upload_bytes:
             raise HTTPException(413, f"upload is larger than the limit of "
@@ -120,7 +145,7 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
         try:
             async for chunk in request.stream():
                 await run_in_threadpool(writer.write, chunk)
-            size = await run_in_threadpool(writer.commit)
+            size = await run_in_threadpool(commit_unless_used, writer, target)
         except UploadTooLarge as e:
             raise HTTPException(413, str(e)) from None
         except OSError as e:
@@ -144,7 +169,11 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
             specs.validate(kind, spec.input, spec.params, data.inputs, data.jobs / "_check")
         except specs.SpecError as e:
             raise _spec_error(e) from None
-        job = store.create(kind.value, spec.input, spec.params)
+        path = resolve_input(data.inputs, spec.input)  # validate() has checked it
+        with inputs_lock:
+            size, sha256 = file_digest(path)
+            job = store.create(kind.value, input_name(path), spec.params, input_size=size,
+                               input_sha256=sha256)
         supervisor.notify()
         return job.public()
 

@@ -8,10 +8,12 @@ refused with :class:`UnsafePath` (HTTP 400) before anything is opened.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path, PurePosixPath
 
 from gputrain.atomicfile import atomic_path
+from gputrain.service.constants import UPLOAD_CHUNK_BYTES
 
 
 class UnsafePath(Exception):
@@ -52,6 +54,17 @@ def list_inputs(inputs_dir: Path) -> list[dict]:
             continue
         files.append({"name": rel.as_posix(), "size_bytes": path.stat().st_size})
     return files
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """``(size in bytes, SHA-256 hex)`` of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(UPLOAD_CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 class UploadWriter:

@@ -22,13 +22,15 @@ from gputrain.service.constants import SQLITE_BUSY_TIMEOUT_SECONDS
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobState, check_transition
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     input TEXT NOT NULL,
+    input_size INTEGER,
+    input_sha256 TEXT,
     params TEXT NOT NULL,
     state TEXT NOT NULL,
     progress REAL NOT NULL DEFAULT 0,
@@ -47,6 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 """
+# columns added after version 1, with their types: added to an older database at open
+ADDED_COLUMNS = (("input_size", "INTEGER"), ("input_sha256", "TEXT"))
 
 
 @dataclass
@@ -56,6 +60,8 @@ class Job:
     input: str
     params: dict
     state: JobState
+    input_size: int | None = None  # bytes, recorded at submission
+    input_sha256: str | None = None  # hex, recorded at submission
     progress: float = 0.0
     metrics: dict = field(default_factory=dict)
     error: str | None = None
@@ -87,6 +93,8 @@ class Job:
             "kind": self.kind,
             "state": self.state.value,
             "input": self.input,
+            "input_size_bytes": self.input_size,
+            "input_sha256": self.input_sha256,
             "params": self.params,
             "progress": self.progress,
             "metrics": self.metrics,
@@ -114,6 +122,10 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)  # idempotent (IF NOT EXISTS)
+        have = {r["name"] for r in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, sql_type in ADDED_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {sql_type}")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -158,6 +170,12 @@ class JobStore:
             )
         return [Job.from_row(r) for r in rows]
 
+    def active_using(self, input_name: str) -> list[str]:
+        """Ids of the queued and running jobs whose input is ``input_name``."""
+        rows = self._read("SELECT id FROM jobs WHERE input = ? AND state IN (?, ?) ORDER BY seq",
+                          (input_name, JobState.QUEUED.value, JobState.RUNNING.value))
+        return [r["id"] for r in rows]
+
     def counts(self) -> dict[JobState, int]:
         rows = self._read("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
         counts = {s: 0 for s in JobState}
@@ -166,14 +184,16 @@ class JobStore:
         return counts
 
     # -- writes ---------------------------------------------------------------------------
-    def create(self, kind: str, input: str, params: dict) -> Job:
+    def create(self, kind: str, input: str, params: dict, *, input_size: int | None = None,
+               input_sha256: str | None = None) -> Job:
         now = time.time()
         job_id = uuid.uuid4().hex[:16]
         with self._write() as db:
             db.execute(
-                "INSERT INTO jobs (id, kind, input, params, state, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job_id, kind, input, json.dumps(params), JobState.QUEUED.value, now, now),
+                "INSERT INTO jobs (id, kind, input, input_size, input_sha256, params, state,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, input, input_size, input_sha256, json.dumps(params),
+                 JobState.QUEUED.value, now, now),
             )
         return self.get(job_id)
 

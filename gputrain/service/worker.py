@@ -34,6 +34,7 @@ from gputrain.service.constants import (
     WORKER_POLL_SECONDS,
 )
 from gputrain.service.datadir import DataDir
+from gputrain.service.inputs import UnsafePath, file_digest, resolve_input
 from gputrain.service.metrics import ServiceMetrics
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.progress import EventTail, LiveJob, resume_point
@@ -53,6 +54,20 @@ class Slot:
     name: str  # worker name in the store and logs, e.g. "gpu:1" or "cpu:0"
     device: str  # the trainer's --device
     env: dict = field(default_factory=dict)  # extra environment (CUDA_VISIBLE_DEVICES)
+
+
+def input_changed(job: Job, inputs_dir) -> str | None:
+    """Why ``job``'s input is no longer the file it was submitted with; None if it is."""
+    if job.input_sha256 is None:  # submitted before inputs were recorded
+        return None
+    try:
+        size, sha256 = file_digest(resolve_input(inputs_dir, job.input))
+    except (OSError, UnsafePath):
+        return f"input {job.input} is gone or unreadable since the job was submitted"
+    if (size, sha256) != (job.input_size, job.input_sha256):
+        return (f"input {job.input} changed since the job was submitted (SHA-256 "
+                f"{job.input_sha256[:12]}..., now {sha256[:12]}...); submit it again")
+    return None
 
 
 class Worker(threading.Thread):
@@ -101,6 +116,10 @@ class Worker(threading.Thread):
             )
         except specs.SpecError as e:
             self._finish(job, JobState.FAILED, error=str(e))
+            return
+        changed = input_changed(job, self.data.inputs)
+        if changed:
+            self._finish(job, JobState.FAILED, error=changed)
             return
         argv = [sys.executable, "-m", "gputrain", *argv]
         live = LiveJob(job.kind, job.progress, dict(job.metrics))

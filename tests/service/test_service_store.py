@@ -101,3 +101,21 @@ def test_run_seconds_accumulate_over_attempts(store, monkeypatch):
     done = store.transition(job.id, JobState.FAILED, error="boom")  # 210: +10 s
     assert done.run_seconds == pytest.approx(40.0)
     assert done.error == "boom" and done.pid is None
+
+
+def test_a_version_1_database_gains_the_input_columns(tmp_path):
+    from gputrain.service.store import SCHEMA
+
+    path = tmp_path / "jobs.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace("    input_size INTEGER,\n", "")
+                      .replace("    input_sha256 TEXT,\n", ""))
+    old.execute("INSERT INTO jobs (id, kind, input, params, state, created_at, updated_at)"
+                " VALUES ('old', 'w2v', 'c.txt', '{}', 'queued', 0, 0)")
+    old.commit()
+    old.close()
+    store = JobStore(path)
+    assert store.get("old").input_sha256 is None
+    new = store.create("w2v", "c.txt", {}, input_size=3, input_sha256="ab")
+    assert store.get(new.id).public()["input_sha256"] == "ab"
+    store.close()
