@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gputrain.errors import GputrainError
 from gputrain.service.constants import SQLITE_BUSY_TIMEOUT_SECONDS
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobState, check_transition
@@ -112,13 +113,33 @@ class JobStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path,
-            timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
-            isolation_level=None,  # autocommit; transactions are explicit below
-            check_same_thread=False,
-        )
+        try:
+            self._db = sqlite3.connect(
+                self.path,
+                timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # autocommit; transactions are explicit below
+                check_same_thread=False,
+            )
+        except sqlite3.Error as e:  # a directory, no permission...
+            raise GputrainError(f"cannot open the job store {self.path}: {e}") from None
         self._db.row_factory = sqlite3.Row
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            if is_full(e):
+                raise GputrainError(f"{self.path}: {NoSpace(self.path.name)}") from None
+            raise GputrainError(
+                f"the job store {self.path} is damaged ({e}): move it away with its -wal and "
+                "-shm files, then restore it from a backup or start without it (an empty "
+                "store: its jobs are forgotten)"
+            ) from None
+
+    def _open(self) -> None:
+        """Check the file (``PRAGMA quick_check``), then set up WAL and the schema."""
+        problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(problems))
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)  # idempotent (IF NOT EXISTS)

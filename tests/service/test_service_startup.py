@@ -55,3 +55,30 @@ def test_one_server_per_data_dir_and_sigterm_exits_cleanly(start_server, tmp_pat
     assert first.terminate() == 0
     assert time.monotonic() - t0 < 10
     assert "stopped" in first.log()
+
+
+def test_a_damaged_job_store_is_one_line_naming_the_file_and_what_to_do(tmp_path):
+    import sqlite3
+
+    from gputrain.service.store import JobStore
+
+    garbage, damaged = tmp_path / "garbage", tmp_path / "damaged"
+    garbage.mkdir()
+    (garbage / "jobs.sqlite3").write_bytes(b"these are not the jobs you are looking for\n" * 200)
+    damaged.mkdir()
+    store = JobStore(damaged / "jobs.sqlite3")
+    for i in range(200):
+        store.create("w2v", f"corpus{i}.txt", {"padding": "x" * 200})
+    store.close()
+    db = sqlite3.connect(damaged / "jobs.sqlite3")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    with open(damaged / "jobs.sqlite3", "r+b") as f:  # a torn page in the middle of the table
+        f.seek(4096 * 3)
+        f.write(b"\xff" * 100)
+    for data in (garbage, damaged):
+        r = run_serve("--port", "0", "--data-dir", str(data))
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+        assert r.stderr.startswith(f"error: the job store {data / 'jobs.sqlite3'} is damaged")
+        assert "restore it from a backup" in r.stderr
