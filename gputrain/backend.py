@@ -162,6 +162,30 @@ def to_device(a, device: Device, dtype=None):
     return numpy.asarray(to_cpu(a), dtype=dtype)
 
 
+def nccl_module() -> ModuleType | None:
+    """``cupy.cuda.nccl`` (NCCL collectives on device buffers), or None without it."""
+    cupy = _cupy()
+    if cupy is None:
+        return None
+    try:
+        from cupy.cuda import nccl
+    except ImportError:
+        return None
+    return nccl if getattr(nccl, "available", True) else None
+
+
+def current_stream_ptr() -> int:
+    """The raw handle of the current device's current CUDA stream (for NCCL calls)."""
+    return _cupy().cuda.get_current_stream().ptr
+
+
+def stream_event():
+    """A CUDA event recorded now on the current stream (``.done`` polls it, no waiting)."""
+    event = _cupy().cuda.Event(disable_timing=True)
+    event.record()
+    return event
+
+
 def synchronize(device: Device) -> None:
     """Wait for queued GPU work (for honest timings); a no-op on the CPU."""
     if device.is_gpu:

@@ -51,12 +51,38 @@ def cli():
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
+    from gputrain import distributed
+
+    rank, size = distributed.launched_rank(), distributed.active_size()
+    if size > 1:
+        click.echo(f"error: rank {rank} of {size}: {message}", err=True)
+    elif not rank:  # an input error before the ranks met: every rank has it, rank 0 says it
+        click.echo(f"error: {message}", err=True)
+    distributed.abort(code)
 
 
 def main(argv=None) -> None:
     """Console entry point: run the CLI and turn user errors into one line each."""
+    try:
+        _main(argv)
+    except SystemExit as e:
+        from gputrain import distributed
+
+        if distributed.active_size() > 1 and e.code not in (0, None):
+            distributed.abort(e.code if isinstance(e.code, int) else 1)
+        raise
+    except BaseException:  # a bug: its traceback, then no rank left waiting for this one
+        from gputrain import distributed
+
+        if distributed.active_size() <= 1:
+            raise
+        import traceback
+
+        traceback.print_exc()
+        distributed.abort(1)
+
+
+def _main(argv) -> None:
     try:
         cli.main(args=argv, prog_name="gputrain", standalone_mode=False)
     except click.exceptions.Exit as e:

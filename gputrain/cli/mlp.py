@@ -81,6 +81,7 @@ def mlp():
 @click.pass_context
 def train(ctx, data, device, out_dir, resume, events, quiet, **options):
     """Train an MLP on DATA (Parquet, CSV or Feather) to predict --label."""
+    from gputrain.distributed import world
     from gputrain.mlp.checkpoint import read_saved_config
     from gputrain.mlp.train import train_mlp
     from gputrain.stopping import EXIT_CHECKPOINTED
@@ -103,9 +104,9 @@ def train(ctx, data, device, out_dir, resume, events, quiet, **options):
     config.validate()
     result = train_mlp(config, device, events_path=events, resume=bool(resume),
                        progress=not quiet)
-    for line in result.summary_lines():
+    for line in result.summary_lines() if world().is_root else ():
         click.echo(line)
-    if result.stopped:
+    if result.stopped and world().is_root:
         click.echo(f"stopped early on request; continue with --resume {config.out_dir}",
                    err=True)
         sys.exit(EXIT_CHECKPOINTED)

@@ -11,6 +11,11 @@ generator state cannot be saved).
 
 Early stopping watches the validation loss; the saved model (``weights.npz``) always holds
 the weights of the best validation epoch (the last epoch when there is no validation split).
+
+Under ``mpiexec -n N`` the run is data-parallel (:mod:`gputrain.mlp.dataparallel`): every
+rank trains a shard of each batch and the ranks sum their gradients once per step; rank 0
+alone writes the model, checkpoints, events and progress. Ranks agree on a stop request
+every :data:`POSTFIX_EVERY` batches and at epoch ends; dropout masks are drawn per rank.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gputrain import distributed
 from gputrain.autograd import Tensor, ops
 from gputrain.backend import Device
 from gputrain.errors import GputrainError
@@ -31,6 +37,7 @@ from gputrain.mlp import checkpoint as ckpt
 from gputrain.mlp.config import MLPConfig
 from gputrain.mlp.curves import plot_learning_curves
 from gputrain.mlp.data import check_data_file
+from gputrain.mlp.dataparallel import GradientBucket
 from gputrain.mlp.evaluate import evaluate_file, score
 from gputrain.mlp.model import build_network, dropout_layers
 from gputrain.mlp.prepared import PreparedData, prepare_data
@@ -106,6 +113,10 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
     if config.test:  # before training, not after it
         check_data_file(config.test)
     out = Path(config.out_dir)
+    comm = distributed.world()
+    device = comm.device(device)
+    progress = progress and comm.is_root
+    events_path = events_path if comm.is_root else None
     with EventLog(events_path) as events, _stopper(stop) as stop, device.activate():
         saved = ckpt.load_checkpoint(out) if resume else None
         if saved is None and (out / ckpt.CHECKPOINT_FILE).exists():
@@ -124,14 +135,15 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
         events.emit("start", task=config.task, rows=data.rows, train_rows=data.n_train,
                     val_rows=data.n_val, features=data.n_in, outputs=data.n_out,
                     epochs=config.epochs, device=str(device), resumed_at=state.epoch)
-        loop = _Loop(config, data, network, optimizer, schedule, state, events, stop, progress)
+        loop = _Loop(config, data, network, optimizer, schedule, state, events, stop, progress,
+                     GradientBucket(comm, network.parameters(), data.xp))
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked, not warned
             stopped = loop.run()
         result = TrainResult(str(out), config.task, state.history, state.best_epoch,
                              stopped=stopped, early_stopped=state.early_stopped)
-        if not stopped and state.history:
+        if not stopped and state.history and comm.is_root:
             plot_learning_curves(state.history, out / ckpt.CURVES_FILE)
-            if config.test:
+            if config.test:  # only rank 0: the others would not wait for its model files
                 result.test_metrics = evaluate_file(out, config.test, device)
         events.emit("done", stopped=stopped, epochs=state.epoch, best_epoch=state.best_epoch,
                     early_stopped=state.early_stopped, test=result.test_metrics)
@@ -174,10 +186,10 @@ def _early_stop_due(config: MLPConfig, state: LoopState) -> bool:
 
 class _Loop:
     def __init__(self, config, data: PreparedData, network, optimizer, schedule, state,
-                 events, stop, progress):
+                 events, stop, progress, bucket: GradientBucket):
         self.c, self.d, self.net, self.opt = config, data, network, optimizer
         self.schedule, self.s, self.events, self.stop = schedule, state, events, stop
-        self.progress = progress
+        self.progress, self.bucket, self.comm = progress, bucket, bucket.comm
         self.batches = -(-data.n_train // config.batch_size)
         self.xp = data.xp
 
@@ -205,8 +217,11 @@ class _Loop:
                 rng.bit_generator.state = s.rng
             else:
                 rng = d.device.rng(epoch_seed(c.seed, s.epoch, s.batch))
+        dropout_rng = rng
+        if self.comm.size > 1:  # ranks mask different rows: their own streams
+            dropout_rng = d.device.rng(epoch_seed(c.seed, s.epoch, s.batch, self.comm.rank))
         for layer in dropout_layers(self.net):
-            layer.rng = rng
+            layer.rng = dropout_rng
         loss_sum = xp.asarray(s.loss_sum, dtype=xp.float64)
         correct = xp.asarray(s.correct, dtype=xp.int64)
         seen = s.seen
@@ -216,31 +231,58 @@ class _Loop:
         self.net.train()
         for b in range(s.batch, self.batches):
             picked = order[b * c.batch_size:(b + 1) * c.batch_size]
-            rows = picked if d.train_rows is None else d.train_rows[picked]
-            y = d.targets[rows]
-            out = self.net(Tensor(d.features[rows]))
-            loss = loss_fn(out, y)
-            self.opt.zero_grad()
-            loss.backward()
-            self.opt.step()
-            n = len(rows)
-            loss_sum += loss.data * n
-            if classify:
-                correct += (out.data.argmax(axis=1) == y).sum()
-            seen += n
+            loss_sum, correct = self._step(picked, loss_fn, classify, loss_sum, correct)
+            seen += len(picked)
             bar.update(1)
-            if self.stop.requested:
+            if self._stop_agreed(b):
                 s.batch, s.loss_sum, s.correct, s.seen = b + 1, float(loss_sum), int(correct), seen
                 s.rng = rng.bit_generator.state if isinstance(rng, np.random.Generator) else None
                 self._save_checkpoint()
                 return True
             if (b + 1) % POSTFIX_EVERY == 0:
+                self.comm.settle()
                 self._report(bar, b + 1, float(loss_sum) / seen, int(correct) / seen)
         train = self._train_metrics(float(loss_sum) / seen, int(correct) / seen)
         self._end_epoch(train, time.perf_counter() - started,
                         time.process_time() - cpu_started)
         finished = s.epoch >= c.epochs or s.early_stopped
-        return bool(self.stop.requested) and not finished
+        return self._stop_agreed(None) and not finished
+
+    def _step(self, picked, loss_fn, classify, loss_sum, correct):
+        """One optimizer step on the batch ``picked``; returns the updated tallies."""
+        d = self.d
+        if self.comm.size == 1:
+            rows = picked if d.train_rows is None else d.train_rows[picked]
+            out, y = self.net(Tensor(d.features[rows])), d.targets[rows]
+            loss = loss_fn(out, y)
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            if classify:
+                correct += (out.data.argmax(axis=1) == y).sum()
+            return loss_sum + loss.data * len(rows), correct
+        mine = self.bucket.shard(picked)
+        self.opt.zero_grad()
+        loss_value = hits = None
+        if len(mine):
+            rows = mine if d.train_rows is None else d.train_rows[mine]
+            out, y = self.net(Tensor(d.features[rows])), d.targets[rows]
+            loss = loss_fn(out, y)
+            loss.backward()
+            loss_value = loss.data
+            hits = (out.data.argmax(axis=1) == y).sum() if classify else None
+        batch_loss, batch_correct = self.bucket.reduce(len(picked), len(mine), loss_value, hits)
+        self.opt.step()
+        return loss_sum + batch_loss, correct + batch_correct.astype(correct.dtype)
+
+    def _stop_agreed(self, batch: int | None) -> bool:
+        """Whether to stop now: this process's request alone, or with ranks the request of
+        any of them, asked every POSTFIX_EVERY batches and at the epoch's end (None)."""
+        if self.comm.size == 1:
+            return bool(self.stop.requested)
+        if batch is not None and (batch + 1) % POSTFIX_EVERY and batch + 1 < self.batches:
+            return False
+        return self.comm.allreduce_max(float(self.stop.requested)) > 0
 
     def _train_metrics(self, mean_loss: float, accuracy: float) -> dict:
         if self.c.task == "classify":
@@ -274,12 +316,14 @@ class _Loop:
         if improved:
             s.best_epoch, s.bad_epochs = s.epoch, 0
             s.best_val_loss = record.get("val_loss")
-            ckpt.save_model(c.out_dir, self._meta(), self.net.state_dict(), d.mean, d.std)
+            if self.comm.is_root:
+                ckpt.save_model(c.out_dir, self._meta(), self.net.state_dict(), d.mean, d.std)
         else:
             s.bad_epochs += 1
             s.early_stopped = _early_stop_due(c, s)
         self._save_checkpoint()
-        ckpt.write_metrics(c.out_dir, s.history)
+        if self.comm.is_root:
+            ckpt.write_metrics(c.out_dir, s.history)
         self.events.emit("epoch", epoch=s.epoch, loss=record["loss"],
                          val_loss=record.get("val_loss"), accuracy=record.get("accuracy"),
                          val_accuracy=record.get("val_accuracy"), rmse=record.get("rmse"),
@@ -301,6 +345,8 @@ class _Loop:
 
     def _save_checkpoint(self) -> None:
         s = self.s
+        if not self.comm.is_root:  # the ranks' weights are identical: rank 0 writes them
+            return
         state = {"config": self.c.to_dict(), "loop": vars(s), "schedule":
                  self.schedule.state_dict(), "data": self.d.fingerprint()}
         ckpt.save_checkpoint(self.c.out_dir, state, self.net.state_dict(),
