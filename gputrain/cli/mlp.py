@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import click
@@ -32,6 +33,30 @@ DEFAULTS = MLPConfig(data="", label="", out_dir="")
 
 def _choices(values) -> str:
     return "|".join(values)
+
+
+def parse_options(options: dict) -> dict:
+    """The command's parsed options as MLPConfig values (``--hidden``, ``--features`` split)."""
+    options = dict(options)
+    options["hidden"] = parse_hidden(options["hidden"])
+    if options["features"] is not None:
+        options["features"] = [c.strip() for c in options["features"].split(",")]
+    return options
+
+
+def check_options(p: dict) -> MLPConfig:
+    """A fresh run's config from the command's parsed options, checked, and a cheap look at
+    the tables' schemas (label and feature columns); an ``OptionError`` carrying the option's
+    parameter name otherwise. The service checks a job with it before queueing."""
+    from gputrain.mlp.data import check_columns
+
+    names = {f.name for f in fields(MLPConfig)}
+    options = parse_options({k: v for k, v in p.items() if k in names})
+    config = MLPConfig(**options).validate()
+    check_columns(config.data, config.features, config.label)
+    if config.test:
+        check_columns(config.test, config.features, config.label, field="test")
+    return config
 
 
 @click.group()
@@ -86,10 +111,7 @@ def train(ctx, data, device, out_dir, resume, events, quiet, **options):
     from gputrain.mlp.train import train_mlp
     from gputrain.stopping import EXIT_CHECKPOINTED
 
-    options["hidden"] = parse_hidden(options["hidden"])
-    if options["features"] is not None:
-        options["features"] = [c.strip() for c in options["features"].split(",")]
-    options["data"] = data
+    options = parse_options(options | {"data": data})
     if resume:
         if out_dir and Path(out_dir).resolve() != Path(resume).resolve():
             raise GputrainError(f"--resume {resume} continues in that directory; "

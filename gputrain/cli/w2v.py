@@ -52,19 +52,29 @@ class _Reporter:
             self.bar.close()
 
 
+# Word2VecConfig fields whose CLI option has another name (the others share theirs)
+_PARAM_OF_FIELD = {"vector_size": "dim", "batch_centres": "batch_size", "vectors": "which"}
+
+
 def check_options(p: dict) -> Word2VecConfig:
-    """The settings from the command's parsed options, checked (a ``GputrainError`` naming
-    the option otherwise); the service checks a job's options with it before queueing."""
-    from gputrain.errors import GputrainError
+    """The settings from the command's parsed options, checked (an ``OptionError`` whose
+    field is the option's parameter name otherwise); the service checks a job's options
+    with it before queueing."""
+    from gputrain.errors import OptionError
 
     if p["checkpoint_every"] < 0:
-        raise GputrainError(f"--checkpoint-every must be >= 0, got {p['checkpoint_every']}")
-    return Word2VecConfig(
-        vector_size=p["dim"], window=p["window"], min_count=p["min_count"],
-        negative=p["negative"], ns_exponent=p["ns_exponent"], sample=p["sample"],
-        alpha=p["alpha"], min_alpha=p["min_alpha"], epochs=p["epochs"], cbow=p["cbow"],
-        seed=p["seed"], threads=p["threads"], max_vocab_size=p["max_vocab_size"],
-        lowercase=p["lowercase"], vectors=p["which"], batch_centres=p["batch_size"]).validate()
+        raise OptionError("checkpoint_every",
+                          f"--checkpoint-every must be >= 0, got {p['checkpoint_every']}")
+    try:
+        return Word2VecConfig(
+            vector_size=p["dim"], window=p["window"], min_count=p["min_count"],
+            negative=p["negative"], ns_exponent=p["ns_exponent"], sample=p["sample"],
+            alpha=p["alpha"], min_alpha=p["min_alpha"], epochs=p["epochs"], cbow=p["cbow"],
+            seed=p["seed"], threads=p["threads"], max_vocab_size=p["max_vocab_size"],
+            lowercase=p["lowercase"], vectors=p["which"],
+            batch_centres=p["batch_size"]).validate()
+    except OptionError as e:
+        raise OptionError(_PARAM_OF_FIELD.get(e.field, e.field), str(e)) from None
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None):

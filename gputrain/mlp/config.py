@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 
-from gputrain.errors import GputrainError
+from gputrain.errors import OptionError
 
 TASKS = ("classify", "regress")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "hardtanh")
@@ -56,30 +56,30 @@ class MLPConfig:
         """Raise a one-line GputrainError naming the option for any nonsense value."""
         from gputrain.optim import OPTIMIZERS
 
-        _choice("--task", self.task, TASKS)
-        _choice("--activation", self.activation, ACTIVATIONS)
-        _choice("--init", self.init, INITS)
-        _choice("--lr-schedule", self.lr_schedule, SCHEDULES)
-        _choice("--optimizer", self.optimizer, tuple(OPTIMIZERS))
+        _choice("task", self.task, TASKS)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("init", self.init, INITS)
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
         if not self.label:
-            raise GputrainError("--label: give the label column's name")
+            raise OptionError("label", "--label: give the label column's name")
         for size in self.hidden:
             if size < 1:
-                raise GputrainError(f"--hidden: layer sizes must be >= 1, got {size}")
+                raise OptionError("hidden", f"--hidden: layer sizes must be >= 1, got {size}")
         if self.lr is not None:
-            _number("--lr", self.lr, low=0.0, low_open=True)
-        _number("--dropout", self.dropout, low=0.0, high=1.0)
+            _number("lr", self.lr, low=0.0, low_open=True)
+        _number("dropout", self.dropout, low=0.0, high=1.0)
         _number("--l2", self.l2, low=0.0)
-        _number("--val-split", self.val_split, low=0.0, high=1.0)
-        _integer("--batch-size", self.batch_size, 1)
-        _integer("--epochs", self.epochs, 1)
-        _integer("--patience", self.patience, 0)
-        _integer("--seed", self.seed, 0)
+        _number("val_split", self.val_split, low=0.0, high=1.0)
+        _integer("batch_size", self.batch_size, 1)
+        _integer("epochs", self.epochs, 1)
+        _integer("patience", self.patience, 0)
+        _integer("seed", self.seed, 0)
         if self.features is not None:
             if not self.features or any(not f for f in self.features):
-                raise GputrainError("--features: give comma-separated column names")
+                raise OptionError("features", "--features: give comma-separated column names")
             if len(set(self.features)) != len(self.features):
-                raise GputrainError("--features: a column is named twice")
+                raise OptionError("features", "--features: a column is named twice")
         return self
 
 
@@ -93,7 +93,7 @@ def parse_hidden(text: str) -> list[int]:
         try:
             sizes.append(int(part))
         except ValueError:
-            raise GputrainError(f"--hidden {text!r}: expected sizes like 256,128") from None
+            raise OptionError("hidden", f"--hidden {text!r}: expected sizes like 256,128") from None
     return sizes
 
 
@@ -104,7 +104,7 @@ def merge_for_resume(saved: dict, given: dict) -> MLPConfig:
         if key in MUTABLE_ON_RESUME or key == "out_dir":
             merged[key] = value
         elif value != saved.get(key):
-            raise GputrainError(f"--resume: --{key.replace('_', '-')} {_show(value)} differs "
+            raise OptionError(key, f"--resume: --{key.replace('_', '-')} {_show(value)} differs "
                                 f"from the checkpoint's {_show(saved.get(key))}; a resumed run "
                                 "keeps its model, data and seed options")
     return MLPConfig.from_dict(merged)
@@ -116,24 +116,31 @@ def _show(value) -> str:
     return str(value)
 
 
-def _choice(option: str, value: str, choices: tuple) -> None:
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _choice(field: str, value: str, choices: tuple) -> None:
+    option = _flag(field)
     if value not in choices:
-        raise GputrainError(f"{option} {value!r}: use one of {', '.join(choices)}")
+        raise OptionError(field, f"{option} {value!r}: use one of {', '.join(choices)}")
 
 
-def _number(option: str, value, low=None, high=None, low_open=False) -> None:
+def _number(field: str, value, low=None, high=None, low_open=False) -> None:
+    option = _flag(field)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) \
             or math.isinf(value):
-        raise GputrainError(f"{option}: expected a finite number, got {value!r}")
+        raise OptionError(field, f"{option}: expected a finite number, got {value!r}")
     if low is not None and (value < low or (low_open and value == low)):
         bound = f"> {low}" if low_open else f">= {low}"
-        raise GputrainError(f"{option} {value}: must be {bound}")
+        raise OptionError(field, f"{option} {value}: must be {bound}")
     if high is not None and value >= high:
-        raise GputrainError(f"{option} {value}: must be in [{low}, {high})")
+        raise OptionError(field, f"{option} {value}: must be in [{low}, {high})")
 
 
-def _integer(option: str, value, low: int) -> None:
+def _integer(field: str, value, low: int) -> None:
+    option = _flag(field)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GputrainError(f"{option}: expected an integer, got {value!r}")
+        raise OptionError(field, f"{option}: expected an integer, got {value!r}")
     if value < low:
-        raise GputrainError(f"{option} {value}: must be >= {low}")
+        raise OptionError(field, f"{option} {value}: must be >= {low}")

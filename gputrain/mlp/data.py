@@ -14,13 +14,14 @@ file format (Feather v2) or the stream format.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gputrain.errors import GputrainError
+from gputrain.errors import GputrainError, OptionError
 
 FORMATS = {
     ".parquet": "parquet",
@@ -115,7 +116,12 @@ class _Source:
         else:
             with self._open_csv() as reader:
                 self.schema = reader.schema  # types inferred from the first block
-            self.rows = _count_lines(path, codec)  # an upper bound: header, blank lines
+
+    @functools.cached_property
+    def rows(self) -> int:
+        """Rows (Parquet, Arrow: exact, set at open); CSV: counted when first asked (an upper
+        bound: the header and blank lines count), so a look at the schema stays cheap."""
+        return _count_lines(self.path, self.codec)
 
     def _open_csv(self, **options):
         import pyarrow as pa
@@ -236,7 +242,34 @@ def read_table(path: str | Path, features: list[str] | None, label: str | None) 
     for prediction) from ``path``."""
     import pyarrow as pa
 
-    path = Path(path)
+    source, features = _open_checked(Path(path), features, label)
+    columns = features + ([label] if label is not None else [])
+    try:
+        matrix, labels = _fill(source, columns, features, label)
+    except pa.ArrowException as e:
+        raise GputrainError(f"{path}: {_first_line(e)}") from None
+    if matrix.shape[0] == 0:
+        raise GputrainError(f"{path}: the table has no rows")
+    return Table(str(path), matrix, features, labels, label)
+
+
+def check_columns(path: str | Path, features: list[str] | None, label: str | None,
+                  field: str = "data") -> None:
+    """A cheap look at the schema only (no rows read): the file is a table of a known format
+    with these columns, numeric features. An :class:`OptionError` carrying the option at
+    fault: ``field`` (the file), ``label`` or ``features``."""
+    try:
+        _open_checked(Path(path), features, label)
+    except OptionError:
+        raise
+    except GputrainError as e:
+        raise OptionError(field, str(e)) from None
+
+
+def _open_checked(path: Path, features: list[str] | None, label: str | None):
+    """The file's source and its feature columns, after every check the schema allows."""
+    import pyarrow as pa
+
     fmt, codec = split_suffix(path)
     _check_file(path)
     try:
@@ -246,7 +279,8 @@ def read_table(path: str | Path, features: list[str] | None, label: str | None) 
         raise GputrainError(f"{path}: cannot read as {what}: {_first_line(e)}") from None
     names = list(source.schema.names)
     if label is not None and label not in names:
-        raise GputrainError(f"{path}: no label column {label!r} (columns: {_preview(names)})")
+        raise OptionError("label", f"{path}: no label column {label!r} "
+                                   f"(columns: {_preview(names)})")
     if features is None:
         features = [n for n in names if n != label]
         if not features:
@@ -254,24 +288,18 @@ def read_table(path: str | Path, features: list[str] | None, label: str | None) 
     else:
         missing = [f for f in features if f not in names]
         if missing:
-            raise GputrainError(f"{path}: no feature column {missing[0]!r} (columns: "
-                                f"{_preview(names)})")
+            raise OptionError("features", f"{path}: no feature column {missing[0]!r} "
+                                          f"(columns: {_preview(names)})")
         if label in features:
-            raise GputrainError(f"{path}: column {label!r} is both the label and a feature")
+            raise OptionError("features", f"{path}: column {label!r} is both the label and "
+                                          "a feature")
     _check_unique(path, names, features + ([label] if label is not None else []))
     for name in features:
         arrow_type = source.schema.field(name).type
         if not _is_numeric(arrow_type):
-            raise GputrainError(f"{path}: feature column {name!r} is not numeric "
-                                f"({arrow_type})")
-    columns = features + ([label] if label is not None else [])
-    try:
-        matrix, labels = _fill(source, columns, features, label)
-    except pa.ArrowException as e:
-        raise GputrainError(f"{path}: {_first_line(e)}") from None
-    if matrix.shape[0] == 0:
-        raise GputrainError(f"{path}: the table has no rows")
-    return Table(str(path), matrix, features, labels, label)
+            raise OptionError("features", f"{path}: feature column {name!r} is not numeric "
+                                          f"({arrow_type})")
+    return source, features
 
 
 def _check_unique(path, names: list[str], used: list[str]) -> None:

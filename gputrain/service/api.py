@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gputrain import __version__
 from gputrain.errors import GputrainError
@@ -48,6 +48,8 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 class JobSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a typo ("param") is a 422, not ignored
+
     kind: Literal["w2v", "mlp"] = Field(description="What to train.")
     input: str = Field(description="Input file, relative to DATA_DIR/inputs.")
     params: dict[str, Any] = Field(
@@ -56,11 +58,12 @@ class JobSpec(BaseModel):
     )
 
 
-def _spec_error(e: specs.SpecError) -> HTTPException:
+def _spec_error(e: specs.SpecError, redact) -> HTTPException:
+    """400 or 422 naming the field; ``redact`` takes the server's paths out of the reason."""
     if isinstance(e, specs.SpecPathError):
-        return HTTPException(400, f"{e.field}: {e.reason}")
+        return HTTPException(400, f"{e.field}: {redact(e.reason)}")
     loc = ["body", *e.field.split(".", 1)]
-    return HTTPException(422, [{"loc": loc, "msg": e.reason, "type": "value_error"}])
+    return HTTPException(422, [{"loc": loc, "msg": redact(e.reason), "type": "value_error"}])
 
 
 def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
@@ -168,7 +171,7 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
         try:
             specs.validate(kind, spec.input, spec.params, data.inputs, data.jobs / "_check")
         except specs.SpecError as e:
-            raise _spec_error(e) from None
+            raise _spec_error(e, data.redact) from None
         path = resolve_input(data.inputs, spec.input)  # validate() has checked it
         with inputs_lock:
             size, sha256 = file_digest(path)
@@ -226,7 +229,8 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
         try:
             return models.get(job_id, path)
         except GputrainError as e:  # the file was removed or damaged after the job
-            raise HTTPException(404, f"job {job_id}: cannot read its vectors: {e}") from None
+            raise HTTPException(404, f"job {job_id}: cannot read its vectors: "
+                                     f"{data.redact(str(e))}") from None
 
     def known(kv, *words: str) -> None:
         for word in words:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from gputrain.errors import GputrainError
+from gputrain.errors import GputrainError, OptionError
 from gputrain.service.constants import W2V_CHECKPOINT_EVERY_WORDS
 from gputrain.service.inputs import UnsafePath, resolve_input
 from gputrain.service.states import JobKind
@@ -47,7 +47,7 @@ TRAINERS = {
     ),
     JobKind.MLP: Trainer(
         "gputrain.cli.mlp", "mlp", ("mlp", "train"), "model", frozenset({"test"}),
-        defaults=(("quiet", True),),
+        defaults=(("quiet", True),), check="check_options",
     ),
 }
 
@@ -150,12 +150,21 @@ def check_argv(command: click.Command, name: str, argv: list[str], params: dict,
         return
     try:
         check(ctx.params)
-    except GputrainError as e:  # "--epochs must be ...": name the field the job gave
-        flag = str(e).split(" ", 1)[0]
-        param = _find_param(command, flag[2:].replace("-", "_")) if flag[:2] == "--" else None
-        key = next((k for k in params if param is not None and _find_param(command, k) is param),
-                   None)
-        raise SpecError(f"params.{key}" if key else "params", str(e)) from None
+    except OptionError as e:  # the field it carries is a parameter of ``command``
+        raise SpecError(_job_field(command, e.field, params), str(e)) from None
+    except GputrainError as e:
+        raise SpecError("params", str(e)) from None
+
+
+def _job_field(command: click.Command, name: str, params: dict) -> str:
+    """The job's field for ``command``'s parameter ``name``: ``input`` for the argument,
+    ``params.<key as the job spelled it>`` for an option."""
+    param = next((p for p in command.params if p.name == name), None)
+    if isinstance(param, click.Argument):
+        return "input"
+    key = next((k for k in params if param is not None and _find_param(command, k) is param),
+               name)
+    return f"params.{key}"
 
 
 def resume_argv(kind: JobKind, job_dir: Path) -> list[str]:

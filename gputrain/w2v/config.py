@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from gputrain.errors import GputrainError
+from gputrain.errors import OptionError
 
 VECTOR_CHOICES = ("input", "sum", "concat")
 
@@ -30,29 +30,38 @@ class Word2VecConfig:
     slice_words: int = 100_000  # unit of work, randomness and checkpointing
 
     def validate(self) -> Word2VecConfig:
-        def need(ok: bool, what: str) -> None:
+        """Raise an :class:`OptionError` carrying the field for any value out of range."""
+        v = VECTOR_CHOICES
+        checks = (  # (ok, field, message naming the CLI flag)
+            (1 <= self.vector_size <= 10_000, "vector_size",
+             f"--dim must be in 1..10000, got {self.vector_size}"),
+            (1 <= self.window <= 100, "window", f"--window must be in 1..100, got {self.window}"),
+            (1 <= self.negative <= 100, "negative",
+             f"--negative must be in 1..100, got {self.negative}"),
+            (1 <= self.epochs <= 10_000, "epochs",
+             f"--epochs must be in 1..10000, got {self.epochs}"),
+            (self.min_count >= 1, "min_count",
+             f"--min-count must be at least 1, got {self.min_count}"),
+            (0 < self.alpha <= 10, "alpha", f"--alpha must be in (0, 10], got {self.alpha}"),
+            (0 <= self.min_alpha <= self.alpha, "min_alpha",
+             f"--min-alpha must be in [0, --alpha], got {self.min_alpha}"),
+            (0 <= self.sample < 1, "sample", f"--sample must be in [0, 1), got {self.sample}"),
+            (-10 <= self.ns_exponent <= 10, "ns_exponent",
+             f"--ns-exponent must be in -10..10, got {self.ns_exponent}"),
+            (1 <= self.threads <= 1024, "threads",
+             f"--threads must be in 1..1024, got {self.threads}"),
+            (self.max_vocab_size is None or self.max_vocab_size >= 1, "max_vocab_size",
+             f"--max-vocab-size must be positive, got {self.max_vocab_size}"),
+            (self.vectors in v, "vectors",
+             f"--vectors must be one of {', '.join(v)}, got {self.vectors!r}"),
+            (1 <= self.batch_centres <= 1 << 20, "batch_centres",
+             f"--batch-size must be in 1..1048576, got {self.batch_centres}"),
+            (self.slice_words >= 1, "slice_words",
+             f"slice_words must be positive, got {self.slice_words}"),
+        )
+        for ok, field, message in checks:
             if not ok:
-                raise GputrainError(what)
-
-        need(1 <= self.vector_size <= 10_000, f"--dim must be in 1..10000, got {self.vector_size}")
-        need(1 <= self.window <= 100, f"--window must be in 1..100, got {self.window}")
-        need(1 <= self.negative <= 100, f"--negative must be in 1..100, got {self.negative}")
-        need(1 <= self.epochs <= 10_000, f"--epochs must be in 1..10000, got {self.epochs}")
-        need(self.min_count >= 1, f"--min-count must be at least 1, got {self.min_count}")
-        need(0 < self.alpha <= 10, f"--alpha must be in (0, 10], got {self.alpha}")
-        need(0 <= self.min_alpha <= self.alpha,
-             f"--min-alpha must be in [0, --alpha], got {self.min_alpha}")
-        need(0 <= self.sample < 1, f"--sample must be in [0, 1), got {self.sample}")
-        need(-10 <= self.ns_exponent <= 10,
-             f"--ns-exponent must be in -10..10, got {self.ns_exponent}")
-        need(1 <= self.threads <= 1024, f"--threads must be in 1..1024, got {self.threads}")
-        need(self.max_vocab_size is None or self.max_vocab_size >= 1,
-             f"--max-vocab-size must be positive, got {self.max_vocab_size}")
-        need(self.vectors in VECTOR_CHOICES,
-             f"--vectors must be one of {', '.join(VECTOR_CHOICES)}, got {self.vectors!r}")
-        need(1 <= self.batch_centres <= 1 << 20,
-             f"--batch-size must be in 1..1048576, got {self.batch_centres}")
-        need(self.slice_words >= 1, f"slice_words must be positive, got {self.slice_words}")
+                raise OptionError(field, message)
         return self
 
     def to_dict(self) -> dict:

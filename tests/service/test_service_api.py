@@ -40,7 +40,7 @@ def test_everything_else_needs_the_token(api_server, headers):
             assert r.headers["www-authenticate"] == "Bearer"
 
 
-def test_invalid_specs_are_422_naming_the_field(api, table):
+def test_invalid_specs_are_422_naming_the_field(api, api_server, table):
     cases = [
         ({"kind": "svm", "input": table}, ["body", "kind"]),
         ({"input": table}, ["body", "kind"]),
@@ -51,12 +51,18 @@ def test_invalid_specs_are_422_naming_the_field(api, table):
         ({"kind": "mlp", "input": table, "params": {"no_such_option": 1}},
          ["body", "params", "no_such_option"]),
         ({"kind": "mlp", "input": "missing.csv"}, ["body", "input"]),
+        ({"kind": "mlp", "input": table, "param": {"label": "label"}}, ["body", "param"]),
+        ({"kind": "mlp", "input": table, "params": {"label": "target"}},
+         ["body", "params", "label"]),
+        ({"kind": "mlp", "input": table, "params": {"label": "label", "dropout": 1}},
+         ["body", "params", "dropout"]),
     ]
     for spec, loc in cases:
         r = api.post("/jobs", json=spec)
         assert r.status_code == 422, spec
         assert r.json()["detail"][0]["loc"] == loc, r.json()
         assert r.json()["detail"][0]["msg"]
+        assert str(api_server.data_dir) not in r.text  # no server paths in error bodies
     assert api.get("/jobs").json() == []  # nothing was queued
 
 

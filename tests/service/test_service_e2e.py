@@ -104,8 +104,10 @@ def test_a_failing_job_ends_failed_with_its_error_and_the_worker_goes_on(start_s
     server = start_server(None, "--workers", "1")
     with server.client() as api:
         api.put("/inputs/t.csv", content=make_table(tmp_path / "t.csv", rows=30).read_bytes())
-        bad = api.post("/jobs", json={"kind": "mlp", "input": "t.csv",
-                                      "params": {"label": "no_such_column"}}).json()
+        words = "a,b,label\n" + "1,2,yes\n3,4,no\n" * 10  # found out only when the rows are read
+        api.put("/inputs/words.csv", content=words.encode())
+        bad = api.post("/jobs", json={"kind": "mlp", "input": "words.csv",
+                                      "params": {"label": "label", "task": "regress"}}).json()
         nan = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": {
             "label": "label", "epochs": 3, "optimizer": "sgd", "lr": 1e30}}).json()
         good = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": {
@@ -114,12 +116,13 @@ def test_a_failing_job_ends_failed_with_its_error_and_the_worker_goes_on(start_s
         assert r.returncode == 0, r.stdout + r.stderr
         failed = api.get(f"/jobs/{bad['id']}").json()
         assert failed["state"] == "failed"
-        assert "no_such_column" in failed["error"] and "\n" not in failed["error"]
+        assert "regression needs a numeric label" in failed["error"], failed
+        assert "\n" not in failed["error"] and str(server.data_dir) not in failed["error"]
         diverged = api.get(f"/jobs/{nan['id']}").json()
         assert diverged["state"] == "failed", diverged
         assert diverged["error"].startswith("training diverged"), diverged
         r = gputrain("jobs", "wait", bad["id"], server=server)
-        assert r.returncode == 1 and "no_such_column" in r.stdout
+        assert r.returncode == 1 and "numeric label" in r.stdout
         r = gputrain("jobs", "show", "nope", server=server)
         assert r.returncode == 2 and r.stderr.startswith("error: server said 404")
         r = gputrain("jobs", "submit", "mlp", "t.csv", "-p", "epochs=many", server=server)

@@ -51,7 +51,9 @@ def test_bad_params_name_the_field(inputs, params, field, reason):
 def test_values_that_look_like_options_stay_values(inputs, tmp_path):
     argv = mlp_argv({"label": "--events=/etc/x"}, inputs)
     assert argv == ["--label=--events=/etc/x"]
-    specs.validate(JobKind.MLP, "t.csv", {"label": "-o"}, inputs, tmp_path / "j")
+    with pytest.raises(specs.SpecError, match="no label column '-o'") as e:  # a value
+        specs.validate(JobKind.MLP, "t.csv", {"label": "-o"}, inputs, tmp_path / "j")
+    assert e.value.field == "params.label"
 
 
 def test_validate_parses_with_the_real_command(inputs, tmp_path):
@@ -109,7 +111,7 @@ def test_w2v_jobs_checkpoint_by_default_and_resume_with_the_flag(inputs, tmp_pat
     ({"vectors": "sum", "dim": 0}, "params.dim", "--dim must be"),
     ({"batch_size": 0}, "params.batch_size", "--batch-size must be"),
     ({"checkpoint_every": -1}, "params.checkpoint_every", "--checkpoint-every"),
-    ({"alpha": 0.00001}, "params", "--min-alpha must be"),  # the default is what is wrong
+    ({"alpha": 0.00001}, "params.min_alpha", "--min-alpha must be"),  # the default is wrong
 ])
 def test_w2v_values_out_of_range_are_refused_before_queueing(inputs, tmp_path, params, field,
                                                               reason):
@@ -117,4 +119,26 @@ def test_w2v_values_out_of_range_are_refused_before_queueing(inputs, tmp_path, p
     specs.validate(JobKind.W2V, "c.txt", {"epochs": 1, "dim": 8}, inputs, tmp_path / "j")
     with pytest.raises(specs.SpecError, match=reason) as e:
         specs.validate(JobKind.W2V, "c.txt", params, inputs, tmp_path / "j")
+    assert e.value.field == field
+
+
+@pytest.mark.parametrize("input_name, params, field, reason", [
+    ("t.csv", {}, "params.label", "--label: give the label column's name"),
+    ("t.csv", {"label": "target"}, "params.label", "no label column 'target'"),
+    ("t.csv", {"label": "label", "features": "a,z"}, "params.features", "no feature column 'z'"),
+    ("t.csv", {"label": "label", "optimizer": "adamm"}, "params.optimizer", "use one of"),
+    ("t.csv", {"label": "label", "activation": "gelu2"}, "params.activation", "use one of"),
+    ("t.csv", {"label": "label", "epochs": 0}, "params.epochs", "must be >= 1"),
+    ("t.csv", {"label": "label", "lr": -0.1}, "params.lr", "must be > 0"),
+    ("t.csv", {"label": "label", "dropout": 1.0}, "params.dropout", r"must be in \[0.0, 1.0\)"),
+    ("t.csv", {"label": "label", "hidden": "8,x"}, "params.hidden", "expected sizes"),
+    ("t.csv", {"label": "label", "test": "c.txt"}, "params.test", "unknown data format"),
+    ("c.txt", {"label": "label"}, "input", "unknown data format '.txt'"),
+])
+def test_mlp_specs_are_checked_before_queueing_naming_the_field(
+        inputs, tmp_path, input_name, params, field, reason):
+    (inputs / "c.txt").write_text("a word2vec corpus, not a table\n")
+    specs.validate(JobKind.MLP, "t.csv", {"label": "label"}, inputs, tmp_path / "j")
+    with pytest.raises(specs.SpecError, match=reason) as e:
+        specs.validate(JobKind.MLP, input_name, params, inputs, tmp_path / "j")
     assert e.value.field == field
