@@ -13,10 +13,13 @@ softmax_xent_forward       gputrain.autograd.ops.losses.softmax_xent_forward
 softmax_xent_backward      gputrain.autograd.ops.losses.softmax_xent_backward
 sgd_rows, adagrad_rows     gputrain.optim.sparse.sgd_rows, adagrad_rows
 sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step
+w2v_device_train           gputrain.w2v.device_twin.train_launch (the device engine)
+w2v_device_draws           gputrain.w2v.sampling (keep_mask, reaches, negatives)
 =========================  ==============================================================
 
-Nondeterminism: ``sgd_rows``, ``adagrad_rows`` (duplicate rows summed with atomicAdd) and
-``sgns_step`` / ``cbow_step`` (Hogwild updates across centre words) sum in no fixed order;
+Nondeterminism: ``sgd_rows``, ``adagrad_rows`` (duplicate rows summed with atomicAdd),
+``sgns_step`` / ``cbow_step`` (Hogwild updates across centre words) and ``w2v_device_train``
+(across blocks) sum in no fixed order;
 the loss kernels are deterministic. Each ``.cu`` file is compiled once per device
 (``cupy.RawModule``, memoized). The ``.cu`` files ship inside the wheel as
 ``gputrain/_kernels`` (a link to the top-level ``kernels/`` directory in a checkout).
@@ -33,7 +36,7 @@ import numpy
 from gputrain import backend
 from gputrain.errors import GputrainError
 
-SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu")
+SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu", "w2v_device.cu")
 NVRTC_OPTIONS = ("--std=c++17",)
 BLOCK = 256  # threads per block of the elementwise kernels
 MAX_GRID = 65535  # their grid-stride loops cover any size with at most this many blocks
@@ -295,3 +298,78 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
     """One CBOW (mean of context) negative-sampling step in place; returns the loss sum.
     NONDETERMINISTIC: Hogwild atomicAdd updates across centre words."""
     return _w2v_step("cbow_step", w_in, w_out, contexts, targets, lr)
+
+
+# -- device engine (kernels/w2v_device.cu) ---------------------------------------------
+def w2v_device_shared_bytes(threads: int, sub: int, window: int, negative: int, dim: int,
+                            max_chunk: int) -> int:
+    """Dynamic shared memory of one ``w2v_device_train`` block (the kernel's layout)."""
+    k1 = negative + 1
+    ints = 3 * max_chunk + threads + 1 + sub * k1
+    floats = sub + (sub + 2 * window) * dim + sub * k1 * dim + sub * 2 * window * k1 + sub * dim
+    return 4 * (ints + floats)
+
+
+def w2v_device_train(w_in, w_out, ids, ids_base: int, starts, first_chunk: int,
+                     n_chunks: int, keep_prob, table, key: int, words_before: int,
+                     total_words: int, alpha: float, min_alpha: float, window: int,
+                     negative: int, sub: int, max_chunk: int, cbow: bool, totals,
+                     grid: int, threads: int) -> None:
+    """Train chunks ``first_chunk .. + n_chunks`` (chunk j = global positions
+    ``[starts[j], starts[j+1])``, at most ``max_chunk`` long) in one launch of ``grid``
+    blocks; ``ids[i]`` is the token at position ``ids_base + i``. Adds the loss and pair
+    count to ``totals`` (float64 (2,)) on the device: nothing is read back here. See
+    kernels/w2v_device.cu and its twin gputrain/w2v/device_twin.py.
+    NONDETERMINISTIC with grid > 1: Hogwild atomicAdd updates across blocks."""
+    op = "w2v_device_train"
+    _check(op, "w_in", w_in, numpy.float32, ndim=2)
+    _same_shape(op, "w_out", _check(op, "w_out", w_out, numpy.float32, ndim=2), w_in.shape)
+    _check(op, "ids", ids, numpy.int32, ndim=1)
+    _check(op, "starts", starts, numpy.int64, ndim=1)
+    _same_shape(op, "keep_prob", _check(op, "keep_prob", keep_prob, numpy.float32, ndim=1),
+                w_in.shape[:1])
+    _check(op, "table", table, numpy.int32, ndim=1)
+    _same_shape(op, "totals", _check(op, "totals", totals, numpy.float64, ndim=1), (2,))
+    if not 0 <= first_chunk <= first_chunk + n_chunks < len(starts):
+        raise GputrainError(f"kernels.{op}: chunks {first_chunk}..+{n_chunks} are not in"
+                            f" starts ({len(starts) - 1} chunks)")
+    if not 1 <= sub <= threads + 1 or not 1 <= negative <= 100:
+        raise GputrainError(f"kernels.{op}: need 1 <= sub <= threads + 1 and 1 <= negative"
+                            f" <= 100, got sub={sub}, threads={threads}, negative={negative}")
+    if n_chunks == 0:
+        return
+    shared = w2v_device_shared_bytes(threads, sub, window, negative, w_in.shape[1], max_chunk)
+    fn = _function("w2v_device.cu", op, w_in)
+    if shared > SHARED_DEFAULT:
+        try:
+            fn.max_dynamic_shared_size_bytes = shared
+        except Exception as e:  # the device has less than that
+            raise GputrainError(f"kernels.{op}: {shared} bytes of shared memory per block is"
+                                f" more than this GPU has ({e})") from e
+    fn((grid,), (threads,),
+       (w_in, w_out, ids, numpy.int64(ids_base), starts, numpy.int32(first_chunk),
+        numpy.int32(n_chunks), keep_prob, table, numpy.uint32(len(table)), numpy.uint64(key),
+        numpy.int64(words_before), numpy.float64(total_words), numpy.float64(alpha),
+        numpy.float64(min_alpha), numpy.int32(window), numpy.int32(negative),
+        numpy.int32(w_in.shape[1]), numpy.int32(sub), numpy.int32(max_chunk),
+        numpy.int32(1 if cbow else 0), totals),
+       shared_mem=shared)
+
+
+def w2v_device_draws(ids, base: int, keep_prob, table, key: int, window: int, negative: int):
+    """The device engine's draws for positions ``base .. base + len(ids)``: keep flags,
+    windows and negatives ``(n, negative)``, int32 (for tests against the twin)."""
+    op = "w2v_device_draws"
+    _check(op, "ids", ids, numpy.int32, ndim=1)
+    _check(op, "keep_prob", keep_prob, numpy.float32, ndim=1)
+    _check(op, "table", table, numpy.int32, ndim=1)
+    xp = _xp(ids)
+    n = len(ids)
+    keep, reach = xp.zeros(n, dtype=numpy.int32), xp.zeros(n, dtype=numpy.int32)
+    negs = xp.zeros((n, negative), dtype=numpy.int32)
+    if n:
+        _function("w2v_device.cu", op, ids)(
+            (_grid(n),), (BLOCK,),
+            (ids, numpy.int64(base), numpy.int32(n), keep_prob, table, numpy.uint32(len(table)),
+             numpy.uint64(key), numpy.int32(window), numpy.int32(negative), keep, reach, negs))
+    return keep, reach, negs

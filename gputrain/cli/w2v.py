@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from gputrain.cli.options import device_option
-from gputrain.w2v.config import VECTOR_CHOICES, Word2VecConfig
+from gputrain.w2v.config import ENGINE_CHOICES, VECTOR_CHOICES, Word2VecConfig
 
 D = Word2VecConfig()
 
@@ -72,7 +72,7 @@ def check_options(p: dict) -> Word2VecConfig:
             alpha=p["alpha"], min_alpha=p["min_alpha"], epochs=p["epochs"], cbow=p["cbow"],
             seed=p["seed"], threads=p["threads"], max_vocab_size=p["max_vocab_size"],
             lowercase=p["lowercase"], vectors=p["which"],
-            batch_centres=p["batch_size"]).validate()
+            batch_centres=p["batch_size"], engine=p.get("engine", "auto")).validate()
     except OptionError as e:
         raise OptionError(_PARAM_OF_FIELD.get(e.field, e.field), str(e)) from None
 
@@ -110,6 +110,10 @@ def _warning_line(message, category, filename, lineno, file=None, line=None):
 @click.option("--seed", type=int, default=D.seed, show_default=True,
               help="Random seed (with --threads 1: identical vectors for a seed).")
 @device_option
+@click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto", show_default=True,
+              help="device: sampling and training in one kernel launch per millions of words "
+                   "(on the CPU, its NumPy twin); cpu: the window step with --threads "
+                   "processes; auto: device on a GPU, else cpu.")
 @click.option("--vectors", "which", type=click.Choice(VECTOR_CHOICES), default="input",
               show_default=True, help="Save the input vectors, input+output, or both side by side.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
@@ -128,8 +132,9 @@ def _warning_line(message, category, filename, lineno, file=None, line=None):
 @click.option("--no-plot", is_flag=True, help="Do not write the OUT.loss.png loss curve.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_alpha, epochs,
-        min_count, max_vocab_size, cbow, threads, seed, device, which, lowercase, batch_size,
-        events, checkpoint_every, checkpoint_dir, resume, keep_checkpoint, no_plot, quiet):
+        min_count, max_vocab_size, cbow, threads, seed, device, engine, which, lowercase,
+        batch_size, events, checkpoint_every, checkpoint_dir, resume, keep_checkpoint, no_plot,
+        quiet):
     """Train word2vec vectors on CORPUS (UTF-8 text or .gz; newlines end sentences)."""
     from gputrain.errors import GputrainError
     from gputrain.events import EventLog

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from gputrain.errors import OptionError
 
 VECTOR_CHOICES = ("input", "sum", "concat")
+ENGINE_CHOICES = ("auto", "cpu", "device")
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Word2VecConfig:
     vectors: str = "input"  # which table(s) become the saved vectors
     batch_centres: int = 512  # centre words per minibatch (about 6 context words each)
     slice_words: int = 100_000  # unit of work, randomness and checkpointing
+    engine: str = "auto"  # see gputrain.w2v.engine.choose_engine
 
     def validate(self) -> Word2VecConfig:
         """Raise an :class:`OptionError` carrying the field for any value out of range."""
@@ -56,6 +58,8 @@ class Word2VecConfig:
              f"--vectors must be one of {', '.join(v)}, got {self.vectors!r}"),
             (1 <= self.batch_centres <= 1 << 20, "batch_centres",
              f"--batch-size must be in 1..1048576, got {self.batch_centres}"),
+            (self.engine in ENGINE_CHOICES, "engine",
+             f"--engine must be one of {', '.join(ENGINE_CHOICES)}, got {self.engine!r}"),
             (self.slice_words >= 1, "slice_words",
              f"slice_words must be positive, got {self.slice_words}"),
         )

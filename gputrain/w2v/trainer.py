@@ -6,17 +6,15 @@ through one callback, ``report(event, **fields)`` with the events of
 polls ``stop.requested`` (a :class:`gputrain.stopping.GracefulStop`): when set, it writes
 a checkpoint and returns with ``stopped=True``.
 
-With ``threads == 1`` (or on a GPU) the loop runs in this process and is deterministic for
-a seed; with more, ``threads`` worker processes train their shards on shared tables.
+How the slices are trained is the engine's business (:mod:`gputrain.w2v.engine`): the CPU
+engine (the window step, ``--threads`` worker processes) or the device engine (one kernel
+launch per millions of tokens on a GPU; its NumPy twin on the CPU).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,10 +33,11 @@ from gputrain.w2v.encoded import (
     open_cache,
     remove_cache,
 )
+from gputrain.w2v.engine import choose_engine
 from gputrain.w2v.monitor import Monitor
-from gputrain.w2v.shared import DIVERGED, FAILED, FINISHED, PAUSED, SharedState
+from gputrain.w2v.shared import SharedState
 from gputrain.w2v.vocab import build_vocab
-from gputrain.w2v.worker import Plan, single_thread_env, train_shard, worker_main
+from gputrain.w2v.worker import Plan
 
 
 @dataclass
@@ -134,36 +133,28 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
     else:
         plan = make_plan(cfg, corpus, checkpoint_every)
     n_words, dim = len(corpus.vocab), cfg.vector_size
-    n_workers = 1 if device.is_gpu else cfg.threads
-    n_slots = plan.epochs * plan.n_slices
-    if n_workers > 1:
-        state = SharedState.create_shared(n_words, dim, n_workers, n_slots)
-    else:
-        state = SharedState.local(n_words, dim, 1, n_slots, xp=device.xp)
+    engine = choose_engine(cfg, device, ckpt_dir)
+    state = engine.new_state(n_words, dim, plan.epochs * plan.n_slices)
     try:
         if resumed is not None:
-            state.w_in[...] = to_device(resumed.w_in, device)
-            state.w_out[...] = to_device(resumed.w_out, device)
+            state.w_in[...] = to_device(resumed.w_in, engine.device)
+            state.w_out[...] = to_device(resumed.w_out, engine.device)
             state.done[...] = resumed.done
             state.claimed[...] = resumed.done
             state.base_words = resumed.words
         else:
-            state.w_in[...] = to_device(_initial_tables(n_words, dim, cfg.seed), device)
+            state.w_in[...] = to_device(_initial_tables(n_words, dim, cfg.seed), engine.device)
         meta = {"config": cfg.to_dict(), "corpus": corpus_fingerprint(corpus_path),
                 "slice_words": plan.slice_words, "vocab_size": n_words}
         monitor = Monitor(state, plan, ckpt_dir, meta, report, stop, checkpoint_every,
                           resumed)
         report("start", vocab_size=n_words, corpus_words=len(corpus),
                raw_tokens=corpus.raw_tokens, total_words=plan.total_words,
-               epochs=plan.epochs, threads=n_workers, device=str(device),
+               epochs=plan.epochs, threads=engine.n_workers, device=str(engine.device),
+               engine=engine.name,
                resumed_words=state.base_words, progress=monitor.progress())
-        if n_workers == 1:
-            step_device = None if not device.is_gpu else (lambda a: to_device(a, device))
-            with device.activate():
-                finished = train_shard(state, corpus, plan, 0, monitor.boundary,
-                                       monitor.tick, step_device)
-        else:
-            finished = _run_processes(state, plan, ckpt_dir, monitor)
+        with engine.device.activate():
+            finished = engine.run(state, corpus, plan, monitor)
         if finished:
             monitor.finish()
         vectors = _output_vectors(state, cfg.vectors)
@@ -193,73 +184,3 @@ def _output_vectors(state: SharedState, which: str) -> np.ndarray:
     if which == "concat":
         return np.ascontiguousarray(np.hstack([w_in, w_out]), dtype=np.float32)
     return np.array(w_in, dtype=np.float32)
-
-
-@contextmanager
-def _patched_env(values: dict[str, str]):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor: Monitor) -> bool:
-    """Spawn one process per shard and watch them; False if stopped by a signal."""
-    # fork: workers start at once, share the loaded corpus, and need no importable
-    # __main__; spawn where fork does not exist. Forked workers inherit the mappings, so
-    # the shared files are unlinked at once: a trainer killed by SIGKILL leaks no RAM.
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if fork else "spawn")
-    if fork:
-        state.release()
-    procs = []
-    lock = ctx.Lock()
-    with _patched_env(single_thread_env()):
-        for w in range(state.n_workers):
-            p = ctx.Process(target=worker_main, daemon=True, name=f"gputrain-w2v-{w}",
-                            args=(state if fork else state.spec, str(cache_dir), plan, w, lock))
-            p.start()
-            procs.append(p)
-
-    def check_health():
-        for w, p in enumerate(procs):
-            if state.status[w] == DIVERGED:
-                raise GputrainError(f"training diverged (the loss is no longer finite) in worker "
-                                    f"{w}; lower --alpha or --batch-size, or use fewer --threads")
-            if state.status[w] == FAILED or (p.exitcode not in (None, 0)):
-                raise GputrainError(f"word2vec worker {w} failed (exit code {p.exitcode})")
-
-    def all_finished():
-        return all(state.status[w] == FINISHED for w in range(state.n_workers))
-
-    try:
-        while not all_finished():
-            time.sleep(0.1)
-            check_health()
-            monitor.tick()
-            if monitor.stop_requested() or monitor.checkpoint_due():
-                state.set_pause(True)
-                while not all(state.status[w] in (PAUSED, FINISHED)
-                              for w in range(state.n_workers)):
-                    time.sleep(0.005)
-                    check_health()
-                monitor.checkpoint_now()
-                if monitor.stop_requested():
-                    state.set_stop()
-                    state.set_pause(False)
-                    return False
-                state.set_pause(False)
-        return True
-    finally:
-        state.set_stop()
-        for p in procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
-                p.join()

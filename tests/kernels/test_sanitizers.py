@@ -35,7 +35,7 @@ def run_sanitized(emulator, sanitize: str, argv: list[str], timeout: int):
 @pytest.mark.parametrize("sanitize", ["thread", "address"])
 def test_emulated_kernel_tests_pass_under_sanitizer(emulator, sanitize):
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-            str(HERE / "test_kernels_vs_twins.py")]
+            str(HERE / "test_kernels_vs_twins.py"), str(HERE / "test_w2v_device.py")]
     done = run_sanitized(emulator, sanitize, argv, timeout=200)
     output = done.stdout + done.stderr
     assert done.returncode == 0 and REPORTS[sanitize] not in output, output[-4000:]

@@ -1,0 +1,293 @@
+// The device engine's word2vec kernel: one launch trains millions of tokens, sampling on the
+// device. Loaded by gputrain/kernels.py (w2v_device_train); the NumPy twin is
+// gputrain/w2v/device_twin.py and the draws are gputrain/w2v/sampling.py.
+//
+// The corpus (int32 word ids) is on the device; ids[i] is the token at global position
+// ids_base + i. A launch trains chunks first_chunk .. first_chunk + n_chunks - 1, chunk j
+// being the global positions [starts[j], starts[j+1]) (a sentence, or a piece of at most
+// max_chunk tokens of one). Blocks take chunks in a grid-stride loop. Per chunk a block:
+//   1. draws which tokens survive subsampling and compacts the kept ones (ids, positions,
+//      dynamic windows) into shared memory: windows count kept words within the chunk;
+//   2. trains the kept centres in steps of `sub` consecutive centres. A step reads the
+//      input rows of every position its windows touch (sub + 2*window rows) and the output
+//      rows of its centres (the positive and `negative` draws per centre, shared by all the
+//      centre's contexts) into shared memory once, computes every coefficient from those
+//      reads, then adds each row's whole gradient to the tables once (atomicAdd). So a step
+//      is the exact minibatch gradient of its centres (step.py's sgns_step / cbow_step
+//      semantics, with a learning rate per centre from its global word position).
+// Loss and pair counts accumulate per thread and are added to totals[0..1] (double) once
+// per thread at the end: the host reads them once per launch.
+//
+// Draws: counter-based (splitmix64 over seed/epoch key, position and purpose), identical to
+// sampling.py bit for bit. Purposes: 0 keep, 1 window, 2 + k negative k.
+//
+// NONDETERMINISTIC across blocks (Hogwild, as word2vec.c): blocks of different chunks
+// update shared rows with atomicAdd in no fixed order. A grid of one block is sequential
+// and equals the twin with one chunk at a time.
+
+#ifndef GPUTRAIN_DYNAMIC_SHARED
+#define GPUTRAIN_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
+#endif
+
+#define W2VD_CLIP 30.0f
+#define W2VD_GOLDEN 0x9E3779B97F4A7C15ull
+#define W2VD_PURPOSES 128ull
+
+__device__ __forceinline__ int w2vd_min(int a, int b) { return a < b ? a : b; }
+__device__ __forceinline__ int w2vd_max(int a, int b) { return a > b ? a : b; }
+
+__device__ __forceinline__ unsigned long long w2vd_mix(unsigned long long z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+__device__ __forceinline__ unsigned long long w2vd_draw(unsigned long long key, long long pos,
+                                                        unsigned purpose) {
+  return w2vd_mix(key + ((unsigned long long)pos * W2VD_PURPOSES + purpose) * W2VD_GOLDEN);
+}
+
+__device__ __forceinline__ bool w2vd_keep(unsigned long long key, long long pos, int id,
+                                          const float* keep_prob) {
+  const float u = (float)(w2vd_draw(key, pos, 0u) >> 40) * 5.9604644775390625e-08f;  // 2^-24
+  return u < keep_prob[id];
+}
+
+__device__ __forceinline__ int w2vd_reach(unsigned long long key, long long pos, int window) {
+  return 1 + (int)((w2vd_draw(key, pos, 1u) >> 32) % (unsigned long long)window);
+}
+
+__device__ __forceinline__ int w2vd_negative(unsigned long long key, long long pos, int k,
+                                             const int* table, unsigned table_size) {
+  const unsigned long long r = w2vd_draw(key, pos, 2u + (unsigned)k) >> 32;
+  return table[(r * (unsigned long long)table_size) >> 32];
+}
+
+// word2vec's linear decay at global word `word` (double, then rounded once to float).
+__device__ __forceinline__ float w2vd_lr(long long word, double total, double alpha,
+                                         double min_alpha) {
+  double progress = (double)word / total;
+  if (progress > 1.0) progress = 1.0;
+  double a = alpha - (alpha - min_alpha) * progress;
+  if (a < min_alpha) a = min_alpha;
+  return (float)a;
+}
+
+// For a signed logit z: the loss term log1p(exp(-z)) and 1 - sigmoid(z), z clipped to +-30.
+__device__ __forceinline__ float w2vd_terms(float z, float* loss_term) {
+  const float e = expf(-fminf(fmaxf(z, -W2VD_CLIP), W2VD_CLIP));
+  *loss_term = log1pf(e);
+  return e / (1.0f + e);
+}
+
+// Offset (-W..-1, 1..W) of context column c (0..2W-1), and back.
+__device__ __forceinline__ int w2vd_offset(int c, int window) {
+  return c < window ? c - window : c - window + 1;
+}
+
+// Dynamic shared memory (4-byte words), carved in this order; gputrain/kernels.py
+// (w2v_device_shared_bytes) computes the same size:
+//   int   kid[max_chunk], krel[max_chunk], kreach[max_chunk], scan[blockDim + 1],
+//         tids[sub * (negative + 1)]
+//   float lrs[sub], rows[(sub + 2W) * dim], outs[sub * (negative + 1) * dim],
+//         g[sub * 2W * (negative + 1)], h[sub * dim]
+extern "C" __global__ void w2v_device_train(
+    float* __restrict__ w_in, float* __restrict__ w_out, const int* __restrict__ ids,
+    long long ids_base, const long long* __restrict__ starts, int first_chunk, int n_chunks,
+    const float* __restrict__ keep_prob, const int* __restrict__ table, unsigned table_size,
+    unsigned long long key, long long words_before, double total_words, double alpha,
+    double min_alpha, int window, int negative, int dim, int sub, int max_chunk, int cbow,
+    double* __restrict__ totals) {
+  GPUTRAIN_DYNAMIC_SHARED(int, smem);
+  const int T = blockDim.x, tid = threadIdx.x;
+  const int W = window, W2 = 2 * window, K1 = negative + 1;
+  int* kid = smem;
+  int* krel = kid + max_chunk;
+  int* kreach = krel + max_chunk;
+  int* scan = kreach + max_chunk;
+  int* tids = scan + T + 1;
+  float* lrs = reinterpret_cast<float*>(tids + sub * K1);
+  float* rows = lrs + sub;
+  float* outs = rows + (sub + W2) * dim;
+  float* g = outs + sub * K1 * dim;
+  float* h = g + sub * W2 * K1;
+  double loss = 0.0, pairs = 0.0;
+
+  for (int chunk = blockIdx.x; chunk < n_chunks; chunk += gridDim.x) {
+    const long long start = starts[first_chunk + chunk];
+    const int n = (int)(starts[first_chunk + chunk + 1] - start);
+    // 1. subsample and compact: thread t owns the positions [lo, hi) of the chunk
+    const int seg = (n + T - 1) / T;
+    const int lo = w2vd_min(n, tid * seg), hi = w2vd_min(n, lo + seg);
+    int count = 0;
+    for (int i = lo; i < hi; ++i)
+      count += w2vd_keep(key, start + i, ids[start + i - ids_base], keep_prob);
+    scan[tid] = count;
+    __syncthreads();
+    if (tid == 0) {
+      int run = 0;
+      for (int t = 0; t < T; ++t) {
+        const int c = scan[t];
+        scan[t] = run;
+        run += c;
+      }
+      scan[T] = run;
+    }
+    __syncthreads();
+    int at = scan[tid];
+    for (int i = lo; i < hi; ++i) {
+      const int id = ids[start + i - ids_base];
+      if (w2vd_keep(key, start + i, id, keep_prob)) {
+        kid[at] = id;
+        krel[at] = i;
+        kreach[at] = w2vd_reach(key, start + i, window);
+        ++at;
+      }
+    }
+    const int n_kept = scan[T];
+    __syncthreads();
+
+    // 2. steps of `sub` consecutive kept centres
+    for (int i0 = 0; i0 < n_kept; i0 += sub) {
+      const int nb = w2vd_min(sub, n_kept - i0);
+      const int plo = w2vd_max(0, i0 - W), phi = w2vd_min(n_kept, i0 + nb + W);
+      const int nrows = phi - plo;
+      for (int x = tid; x < nrows * dim; x += T)
+        rows[x] = w_in[(long long)kid[plo + x / dim] * dim + x % dim];
+      for (int x = tid; x < nb * K1 * dim; x += T) {
+        const int bt = x / dim, b = bt / K1, t = bt % K1;
+        const int centre = kid[i0 + b];
+        int row = centre;
+        if (t > 0) {
+          row = w2vd_negative(key, start + krel[i0 + b], t - 1, table, table_size);
+          if (row == centre) row = -1;  // masked, as in batches.py
+        }
+        outs[x] = row >= 0 ? w_out[(long long)row * dim + x % dim] : 0.0f;
+        if (x % dim == 0) tids[bt] = row;
+      }
+      for (int b = tid; b < nb; b += T)
+        lrs[b] = w2vd_lr(words_before + start + krel[i0 + b], total_words, alpha, min_alpha);
+      __syncthreads();
+
+      if (!cbow) {
+        // coefficients g[b][c][t] = lr * (label - sigmoid(in . out)), 0 when invalid
+        for (int x = tid; x < nb * W2 * K1; x += T) {
+          const int b = x / (W2 * K1), c = (x / K1) % W2, t = x % K1;
+          const int off = w2vd_offset(c, W), p = i0 + b + off;
+          float coef = 0.0f;
+          if (p >= 0 && p < n_kept && (off < 0 ? -off : off) <= kreach[i0 + b] &&
+              tids[b * K1 + t] >= 0) {
+            const float* in = rows + (p - plo) * dim;
+            const float* o = outs + (b * K1 + t) * dim;
+            float dot = 0.0f;
+            for (int e = 0; e < dim; ++e) dot += in[e] * o[e];
+            const float sign = t == 0 ? 1.0f : -1.0f;
+            float term;
+            coef = w2vd_terms(sign * dot, &term) * sign * lrs[b];
+            loss += term;
+            pairs += 1.0;
+          }
+          g[x] = coef;
+        }
+        __syncthreads();
+        // each input row's gradient over every centre whose window holds it, added once
+        for (int x = tid; x < nrows * dim; x += T) {
+          const int p = plo + x / dim, e = x % dim;
+          float grad = 0.0f;
+          bool touched = false;
+          const int bl = w2vd_max(0, p - i0 - W), bh = w2vd_min(nb - 1, p - i0 + W);
+          for (int b = bl; b <= bh; ++b) {
+            const int off = p - (i0 + b);
+            if (off == 0 || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
+            const float* gc = g + (b * W2 + (off < 0 ? off + W : off + W - 1)) * K1;
+            for (int t = 0; t < K1; ++t) grad += gc[t] * outs[(b * K1 + t) * dim + e];
+            touched = true;
+          }
+          if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
+        }
+        for (int x = tid; x < nb * K1 * dim; x += T) {
+          const int bt = x / dim, b = bt / K1, t = bt % K1, e = x % dim;
+          if (tids[bt] < 0) continue;
+          float grad = 0.0f;
+          for (int c = 0; c < W2; ++c) {
+            const float coef = g[(b * W2 + c) * K1 + t];
+            if (coef == 0.0f) continue;  // invalid (or a zero step)
+            grad += coef * rows[(i0 + b + w2vd_offset(c, W) - plo) * dim + e];
+          }
+          atomicAdd(&w_out[(long long)tids[bt] * dim + e], grad);
+        }
+      } else {
+        // CBOW: h[b] = mean of the valid context rows
+        for (int x = tid; x < nb * dim; x += T) {
+          const int b = x / dim, e = x % dim;
+          float sum = 0.0f;
+          int cnt = 0;
+          for (int c = 0; c < W2; ++c) {
+            const int off = w2vd_offset(c, W), p = i0 + b + off;
+            if (p < 0 || p >= n_kept || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
+            sum += rows[(p - plo) * dim + e];
+            ++cnt;
+          }
+          h[x] = cnt ? sum * (1.0f / (float)cnt) : 0.0f;
+          if (e == 0) scan[b] = cnt;  // the compaction scan is free again
+        }
+        __syncthreads();
+        for (int x = tid; x < nb * K1; x += T) {
+          const int b = x / K1, t = x % K1;
+          float coef = 0.0f;
+          if (scan[b] > 0 && tids[x] >= 0) {
+            const float* o = outs + x * dim;
+            float dot = 0.0f;
+            for (int e = 0; e < dim; ++e) dot += h[b * dim + e] * o[e];
+            const float sign = t == 0 ? 1.0f : -1.0f;
+            float term;
+            coef = w2vd_terms(sign * dot, &term) * sign * lrs[b];
+            loss += term;
+            pairs += 1.0;
+          }
+          g[x] = coef;
+        }
+        __syncthreads();
+        // every context row gets the whole sum_t g[t] out[t] of each centre it serves
+        for (int x = tid; x < nrows * dim; x += T) {
+          const int p = plo + x / dim, e = x % dim;
+          float grad = 0.0f;
+          bool touched = false;
+          const int bl = w2vd_max(0, p - i0 - W), bh = w2vd_min(nb - 1, p - i0 + W);
+          for (int b = bl; b <= bh; ++b) {
+            const int off = p - (i0 + b);
+            if (off == 0 || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
+            for (int t = 0; t < K1; ++t) grad += g[b * K1 + t] * outs[(b * K1 + t) * dim + e];
+            touched = true;
+          }
+          if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
+        }
+        for (int x = tid; x < nb * K1 * dim; x += T) {
+          const int bt = x / dim, b = bt / K1, e = x % dim;
+          if (tids[bt] < 0 || scan[b] == 0) continue;
+          atomicAdd(&w_out[(long long)tids[bt] * dim + e], g[bt] * h[b * dim + e]);
+        }
+      }
+      __syncthreads();  // the next step overwrites the shared rows
+    }
+  }
+  atomicAdd(&totals[0], loss);
+  atomicAdd(&totals[1], pairs);
+}
+
+// The draws of positions [base, base + n) for tests: keep flag, window, negatives
+// (negs[i * negative + k]); every position, kept or not.
+extern "C" __global__ void w2v_device_draws(const int* __restrict__ ids, long long base, int n,
+                                            const float* __restrict__ keep_prob,
+                                            const int* __restrict__ table, unsigned table_size,
+                                            unsigned long long key, int window, int negative,
+                                            int* __restrict__ keep, int* __restrict__ reach,
+                                            int* __restrict__ negs) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const long long pos = base + i;
+    keep[i] = w2vd_keep(key, pos, ids[i], keep_prob);
+    reach[i] = w2vd_reach(key, pos, window);
+    for (int k = 0; k < negative; ++k)
+      negs[(long long)i * negative + k] = w2vd_negative(key, pos, k, table, table_size);
+  }
+}
