@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from gputrain.backend import Device
-from gputrain.errors import GputrainError
+from gputrain.errors import OptionError
 from gputrain.w2v.config import Word2VecConfig
 from gputrain.w2v.encoded import EncodedCorpus
 from gputrain.w2v.shared import SharedState
@@ -51,7 +51,7 @@ def choose_engine(cfg: Word2VecConfig, device: Device, cache_dir) -> Engine:
         kind = "device" if device.is_gpu else "cpu"
     if kind == "cpu":
         if device.is_gpu:
-            raise GputrainError(f"--engine cpu trains on the CPU, not on --device {device}")
+            raise OptionError("engine", f"--engine cpu trains on the CPU, not on --device {device}")
         from gputrain.w2v.cpu_engine import CpuEngine
 
         return CpuEngine(cfg.threads, cache_dir)
