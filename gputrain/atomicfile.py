@@ -38,6 +38,12 @@ def atomic_path(path: str | os.PathLike):
     try:
         yield Path(tmp)
         os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if e.filename is None or e.filename == tmp:  # a full disk: say which file, ours
+            raise type(e)(e.errno, e.strerror, str(target)) from None
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -54,3 +60,21 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs):
             yield f
             f.flush()
             os.fsync(f.fileno())
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Fail now (an ``OSError`` naming ``path``) when a file could not be created at
+    ``path``: a read-only file system, a directory without write permission, a parent that
+    is a file. Called before hours of training, not after. Creates nothing that stays."""
+    target = Path(path)
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:  # atomic_path will create it
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(20, "Not a directory", str(parent))
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=parent)
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(target)) from None
+    os.close(fd)
+    os.unlink(probe)

@@ -18,19 +18,26 @@ class EventLog:
     """Append JSON lines to a file; a no-op when ``path`` is None."""
 
     def __init__(self, path: str | Path | None):
+        self.path = path
         self._file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
 
     def emit(self, event: str, **fields) -> None:
         if self._file is None:
             return
         record = {"event": event, "time": round(time.time(), 3), **fields}
-        self._file.write(json.dumps(record, default=float) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record, default=float) + "\n")
+            self._file.flush()
+        except OSError as e:  # a full disk: name the file (a write error names none)
+            raise type(e)(e.errno, e.strerror, str(self.path)) from None
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError:  # the failed write was already reported by emit()
+                pass
 
     def __enter__(self):
         return self

@@ -29,4 +29,4 @@ echo; echo "== gputrain analogy $OUT/austen.bin brother sister father   (brother
 echo; echo "== gputrain analogy $OUT/austen.bin he his she"
 "$GT" analogy "$OUT/austen.bin" he his she -n 5
 
-echo; echo "vectors: $OUT/austen.bin; loss curve: $OUT/austen.loss.png; events: $OUT/events.jsonl"
+echo; echo "vectors: $OUT/austen.bin; loss curve: $OUT/austen.bin.loss.png; events: $OUT/events.jsonl"

@@ -61,8 +61,44 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
     distributed.abort(code)
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Every warning (ours, NumPy's, a library's) as one line, never a source listing."""
+    click.echo(f"warning: {message}", err=True)
+
+
+# what to make smaller when a command runs out of memory (host or GPU)
+MEMORY_HINTS = {
+    "w2v": "a smaller --dim, --batch-size or --max-vocab-size, or a higher --min-count",
+    "mlp train": "smaller --hidden layers or --batch-size",
+    "mlp eval": "a smaller --batch-size",
+    "mlp predict": "a smaller --batch-size",
+    "serve": "fewer --workers",
+}
+DEFAULT_MEMORY_HINT = "the vectors or the table may be too large for this machine"
+
+
+def _memory_message(argv: list[str], e: MemoryError) -> str:
+    words = [a for a in argv if not a.startswith("-")][:2]
+    command = " ".join(words[:2]) if words[:1] == ["mlp"] else (words[0] if words else "")
+    hint = MEMORY_HINTS.get(command, DEFAULT_MEMORY_HINT)
+    detail = str(e).split(";")[0].strip()  # NumPy: "Unable to allocate 37.3 GiB for an array..."
+    what = f"out of memory ({detail[0].lower() + detail[1:]})" if detail else "out of memory"
+    return f"{what}; try {hint}" if command in MEMORY_HINTS else f"{what}; {hint}"
+
+
+def _usage_line(e: click.UsageError) -> str:
+    """click's three-line usage error as one line that says where the help is."""
+    ctx = e.ctx
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return e.format_message().rstrip(".") + where
+
+
 def main(argv=None) -> None:
     """Console entry point: run the CLI and turn user errors into one line each."""
+    import warnings
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    warnings.showwarning = _warning_line
     try:
         _main(argv)
     except SystemExit as e:
@@ -87,9 +123,13 @@ def _main(argv) -> None:
         cli.main(args=argv, prog_name="gputrain", standalone_mode=False)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
-    except click.ClickException as e:
+    except click.exceptions.NoArgsIsHelpError as e:  # `gputrain mlp`: the help, as asked
         e.show()
         sys.exit(e.exit_code)
+    except click.UsageError as e:
+        fail(_usage_line(e), e.exit_code)
+    except click.ClickException as e:
+        fail(e.format_message())
     except click.Abort:
         fail("aborted", EXIT_INTERRUPTED)
     except KeyboardInterrupt:
@@ -102,8 +142,8 @@ def _main(argv) -> None:
         fail(f"is a directory, not a file: {e.filename or e}")
     except PermissionError as e:
         fail(f"permission denied: {e.filename or e}")
-    except MemoryError:
-        fail("out of memory (try a smaller --batch-size or --max-vocab-size)", 1)
+    except MemoryError as e:  # NumPy's _ArrayMemoryError and CuPy's OutOfMemoryError too
+        fail(_memory_message(argv, e))
     except BrokenPipeError:
         sys.exit(0)  # `gputrain neighbors ... | head`
     except OSError as e:  # not a directory, file exists, disk full, read-only file system

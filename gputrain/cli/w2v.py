@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import sys
-import warnings
 from pathlib import Path
 
 import click
@@ -77,10 +76,6 @@ def check_options(p: dict) -> Word2VecConfig:
         raise OptionError(_PARAM_OF_FIELD.get(e.field, e.field), str(e)) from None
 
 
-def _warning_line(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"warning: {message}", err=True)
-
-
 @click.command()
 @click.argument("corpus", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default="vectors.bin", show_default=True,
@@ -127,66 +122,88 @@ def _warning_line(message, category, filename, lineno, file=None, line=None):
               help="Checkpoints and the encoded corpus  [default: OUT.ckpt]")
 @click.option("--resume", is_flag=True,
               help="Continue from the checkpoint in --checkpoint-dir, if there is one.")
+@click.option("--restart", is_flag=True,
+              help="Discard the checkpoint an interrupted run left in --checkpoint-dir and "
+                   "start over.")
 @click.option("--keep-checkpoint", is_flag=True,
               help="Keep --checkpoint-dir after a successful run (default: delete it).")
 @click.option("--no-plot", is_flag=True, help="Do not write the OUT.loss.png loss curve.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_alpha, epochs,
         min_count, max_vocab_size, cbow, threads, seed, device, engine, which, lowercase,
-        batch_size, events, checkpoint_every, checkpoint_dir, resume, keep_checkpoint, no_plot,
-        quiet):
-    """Train word2vec vectors on CORPUS (UTF-8 text or .gz; newlines end sentences)."""
+        batch_size, events, checkpoint_every, checkpoint_dir, resume, restart, keep_checkpoint,
+        no_plot, quiet):
+    """Train word2vec vectors on CORPUS (UTF-8 text or .gz, '-' for standard input;
+    newlines end sentences)."""
+    from gputrain.cli.paths import check_output
     from gputrain.errors import GputrainError
     from gputrain.events import EventLog
-    from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
     from gputrain.vectors.formats import format_from_suffix
-    from gputrain.vectors.keyedvectors import KeyedVectors
     from gputrain.w2v.checkpoint import checkpoint_path, dir_lock
-    from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
-    from gputrain.w2v.trainer import remove_run_files, train
+    from gputrain.w2v.trainer import remove_run_files
 
     cfg = check_options(click.get_current_context().params)
     out = Path(output)
     format_from_suffix(out)  # an output we cannot write fails now, not after training
-    if out.is_dir():
-        raise GputrainError(f"--output {out} is a directory")
+    check_output(output, "--output", {"the corpus": corpus})
+    check_output(events, "--events", {"the corpus": corpus, "the output": out}, append=True)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".ckpt")
-    with dir_lock(ckpt_dir), EventLog(events) as log, GracefulStop() as stop, \
-            warnings.catch_warnings():
-        warnings.showwarning = _warning_line
+    if resume and restart:
+        raise GputrainError("--resume continues the checkpoint, --restart discards it: "
+                            "give one of them")
+    with EventLog(events) as log, dir_lock(ckpt_dir):
+        try:
+            if restart:
+                checkpoint_path(ckpt_dir).unlink(missing_ok=True)
+            elif not resume and checkpoint_path(ckpt_dir).exists():
+                raise GputrainError(f"{ckpt_dir} holds the checkpoint of an earlier run; "
+                                    "continue it with --resume, or start over with --restart")
+            result, fmt, plot = _train_and_save(corpus, cfg, ckpt_dir, out, log, device,
+                                                checkpoint_every, resume, no_plot, quiet)
+        except BaseException:  # a failed run leaves no cache without a checkpoint behind
+            if not checkpoint_path(ckpt_dir).exists():
+                remove_run_files(ckpt_dir)
+            raise
+        if not keep_checkpoint:  # still under the lock: no other run can be using it
+            remove_run_files(ckpt_dir)
+    if not quiet:
+        wps = result.stats.get("words_per_second", 0.0)
+        click.echo(f"wrote {len(result.words):,} vectors of size {result.vectors.shape[1]} to "
+                   f"{out} ({fmt}) in {result.seconds:.1f}s, {wps:,.0f} words/s"
+                   + (f"; loss curve {plot}" if plot else ""), err=True)
+
+
+def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_every, resume,
+                    no_plot, quiet):
+    """Train, then write the vectors and the loss curve; exits 75 when stopped by a signal."""
+    from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
+    from gputrain.vectors.keyedvectors import KeyedVectors
+    from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
+    from gputrain.w2v.trainer import train
+
+    with GracefulStop() as stop:
         reporter = _Reporter(log, show_bar=not quiet)
         try:
             result = train(corpus, cfg, ckpt_dir, device=device,
                            checkpoint_every=checkpoint_every, resume=resume,
                            report=reporter, stop=stop)
-        except GputrainError:
-            if not checkpoint_path(ckpt_dir).exists():  # nothing to resume: drop the cache
-                remove_run_files(ckpt_dir)
-            raise
         finally:
             reporter.close()
-        if result.stopped:
-            if not quiet:
-                click.echo(f"stopped: checkpoint in {ckpt_dir} "
-                           f"({int(result.words_trained):,} words trained); "
-                           "run again with --resume to continue", err=True)
-            sys.exit(EXIT_CHECKPOINTED)
-        fmt = KeyedVectors(result.words, result.vectors, result.counts).save(out)
-        plot = None if no_plot else write_loss_curve(result.history, loss_curve_path(out))
-        wps = result.stats.get("words_per_second", 0.0)
-        loss = result.stats.get("mean_loss")
-        if loss is None or not math.isfinite(loss):  # no (centre, context) pair was trained
-            loss = None
-            click.echo("warning: no sentence has two words in the vocabulary: the vectors are "
-                       "untrained (random); check the corpus's newlines and --min-count",
-                       err=True)
-        log.emit("done", progress=1.0, output=str(out), format=fmt, words=int(result.words_trained),
-                 vocab_size=len(result.words), seconds=round(result.seconds, 3),
-                 words_per_second=wps, loss=loss,
-                 loss_curve=str(plot) if plot else None)
-        if not keep_checkpoint:  # still under the lock: no other run can be using it
-            remove_run_files(ckpt_dir)
-    if not quiet:
-        click.echo(f"wrote {len(result.words):,} vectors of size {result.vectors.shape[1]} to "
-                   f"{out} ({fmt}) in {result.seconds:.1f}s, {wps:,.0f} words/s"
-                   + (f"; loss curve {plot}" if plot else ""), err=True)
+    if result.stopped:
+        if not quiet:
+            click.echo(f"stopped: checkpoint in {ckpt_dir} "
+                       f"({int(result.words_trained):,} words trained); "
+                       "run again with --resume to continue", err=True)
+        sys.exit(EXIT_CHECKPOINTED)
+    fmt = KeyedVectors(result.words, result.vectors, result.counts).save(out)
+    plot = None if no_plot else write_loss_curve(result.history, loss_curve_path(out))
+    loss = result.stats.get("mean_loss")
+    if loss is None or not math.isfinite(loss):  # no (centre, context) pair was trained
+        loss = None
+        click.echo("warning: no sentence has two words in the vocabulary: the vectors are "
+                   "untrained (random); check the corpus's newlines and --min-count", err=True)
+    log.emit("done", progress=1.0, output=str(out), format=fmt, words=int(result.words_trained),
+             vocab_size=len(result.words), seconds=round(result.seconds, 3),
+             words_per_second=result.stats.get("words_per_second", 0.0), loss=loss,
+             loss_curve=str(plot) if plot else None)
+    return result, fmt, plot

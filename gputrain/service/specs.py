@@ -24,7 +24,8 @@ from gputrain.service.states import JobKind
 
 # click parameter names the service sets itself, per job
 CONTROLLED = frozenset({
-    "output", "out", "out_dir", "model_dir", "events", "device", "resume", "checkpoint_dir",
+    "output", "out", "out_dir", "model_dir", "events", "device", "resume", "restart",
+    "checkpoint_dir",
 })
 
 

@@ -36,13 +36,17 @@ def format_from_suffix(path: str | os.PathLike, fmt: str | None = None) -> str:
 
     Raises for a name no writer supports (``.gz``), so a trainer can check its output
     path before it starts rather than after hours of training."""
-    if Path(path).suffix.lower() == ".gz":
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gz":
         raise GputrainError(f"{path}: writing compressed vector files is not supported")
     if fmt is not None:
         if fmt not in FORMATS:
             raise GputrainError(f"unknown vector format {fmt!r}: use one of {', '.join(FORMATS)}")
         return fmt
-    return _SUFFIXES.get(Path(path).suffix.lower(), "bin")
+    if suffix and suffix not in _SUFFIXES:  # no suffix at all: word2vec binary
+        raise GputrainError(f"{path}: no vector format is written as {suffix!r}; use one of "
+                            f"{', '.join(_SUFFIXES)}")
+    return _SUFFIXES.get(suffix, "bin")
 
 
 def sniff_format(path: str | os.PathLike) -> str:

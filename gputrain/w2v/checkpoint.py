@@ -10,7 +10,6 @@ it is always either the previous complete checkpoint or the new one.
 
 from __future__ import annotations
 
-import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +20,10 @@ import numpy as np
 
 from gputrain.atomicfile import atomic_path
 from gputrain.backend import to_cpu
+from gputrain.dirlock import hold_directory
 from gputrain.errors import GputrainError
 
 CHECKPOINT_FILE = "checkpoint.npz"
-LOCK_FILE = ".lock"
 
 
 @dataclass
@@ -44,26 +43,14 @@ def checkpoint_path(ckpt_dir) -> Path:
 
 
 @contextmanager
-def dir_lock(ckpt_dir) -> Iterator[None]:
-    """Hold ``ckpt_dir`` for one run (created if needed): a second run on the same
-    directory (two trainings with the same ``-o``) would overwrite this one's corpus cache
-    and checkpoint, so it is refused with a GputrainError instead."""
-    ckpt_dir = Path(ckpt_dir)
-    try:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        f = open(ckpt_dir / LOCK_FILE, "a")  # noqa: SIM115 (held until the run ends)
-    except OSError as e:
-        raise GputrainError(f"cannot use checkpoint directory {ckpt_dir}: {e.strerror}") from None
-    try:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise GputrainError(f"checkpoint directory {ckpt_dir} is in use by another "
-                                "gputrain w2v run; give this one another -o or "
-                                "--checkpoint-dir") from None
-        yield
-    finally:
-        f.close()
+def dir_lock(ckpt_dir) -> Iterator[bool]:
+    """Hold ``ckpt_dir`` for one run (created if needed; yields True when created now): a
+    second run on the same directory (two trainings with the same ``-o``) would overwrite
+    this one's corpus cache and checkpoint, so it is refused with a GputrainError instead."""
+    with hold_directory(ckpt_dir, "checkpoint directory",
+                        f"checkpoint directory {ckpt_dir} is in use by another gputrain w2v "
+                        "run; give this one another -o or --checkpoint-dir") as created:
+        yield created
 
 
 def save_checkpoint(ckpt_dir, ck: Checkpoint) -> Path:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from gputrain.backend import CPU, Device, to_cpu, to_device
+from gputrain.dirlock import release_if_empty
 from gputrain.errors import GputrainError
 from gputrain.w2v import checkpoint as ckpt
 from gputrain.w2v.batches import keep_probabilities
@@ -170,11 +171,7 @@ def remove_run_files(ckpt_dir) -> None:
     ckpt_dir = Path(ckpt_dir)
     ckpt.checkpoint_path(ckpt_dir).unlink(missing_ok=True)
     remove_cache(ckpt_dir)
-    (ckpt_dir / ckpt.LOCK_FILE).unlink(missing_ok=True)
-    try:
-        ckpt_dir.rmdir()
-    except OSError:
-        pass
+    release_if_empty(ckpt_dir)
 
 
 def _output_vectors(state: SharedState, which: str) -> np.ndarray:

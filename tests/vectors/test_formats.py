@@ -43,7 +43,10 @@ def test_round_trip_is_exact(tmp_path, kv, suffix):
 
 def test_format_comes_from_suffix_or_argument_and_load_sniffs_content(tmp_path, kv):
     odd = tmp_path / "vectors.data"
-    assert kv.save(odd) == "bin"  # binary is the default
+    with pytest.raises(GputrainError, match="no vector format is written as '.data'"):
+        kv.save(odd)  # an unknown suffix is refused, not written as binary
+    assert kv.save(tmp_path / "vectors") == "bin"  # no suffix: binary, the default
+    assert kv.save(odd, fmt="bin") == "bin"
     assert formats.sniff_format(odd) == "bin"
     assert kv.save(odd, fmt="txt") == "txt"
     assert formats.sniff_format(odd) == "txt"
