@@ -306,7 +306,8 @@ def w2v_device_shared_bytes(threads: int, sub: int, window: int, negative: int, 
     """Dynamic shared memory of one ``w2v_device_train`` block (the kernel's layout)."""
     k1 = negative + 1
     ints = 3 * max_chunk + threads + 1 + sub * k1
-    floats = sub + (sub + 2 * window) * dim + sub * k1 * dim + sub * 2 * window * k1 + sub * dim
+    ld = dim | 1  # rows padded to an odd stride (no bank conflicts)
+    floats = sub + (sub + 2 * window) * ld + sub * k1 * ld + sub * 2 * window * k1 + sub * ld
     return 4 * (ints + floats)
 
 

@@ -89,8 +89,10 @@ __device__ __forceinline__ int w2vd_offset(int c, int window) {
 // (w2v_device_shared_bytes) computes the same size:
 //   int   kid[max_chunk], krel[max_chunk], kreach[max_chunk], scan[blockDim + 1],
 //         tids[sub * (negative + 1)]
-//   float lrs[sub], rows[(sub + 2W) * dim], outs[sub * (negative + 1) * dim],
-//         g[sub * 2W * (negative + 1)], h[sub * dim]
+//   float lrs[sub], rows[(sub + 2W) * ld], outs[sub * (negative + 1) * ld],
+//         g[sub * 2W * (negative + 1)], h[sub * ld]
+// where ld = dim | 1: an odd row stride, so that threads reading the same element of
+// different rows hit different banks.
 extern "C" __global__ void w2v_device_train(
     float* __restrict__ w_in, float* __restrict__ w_out, const int* __restrict__ ids,
     long long ids_base, const long long* __restrict__ starts, int first_chunk, int n_chunks,
@@ -100,7 +102,7 @@ extern "C" __global__ void w2v_device_train(
     double* __restrict__ totals) {
   GPUTRAIN_DYNAMIC_SHARED(int, smem);
   const int T = blockDim.x, tid = threadIdx.x;
-  const int W = window, W2 = 2 * window, K1 = negative + 1;
+  const int W = window, W2 = 2 * window, K1 = negative + 1, ld = dim | 1;
   int* kid = smem;
   int* krel = kid + max_chunk;
   int* kreach = krel + max_chunk;
@@ -108,8 +110,8 @@ extern "C" __global__ void w2v_device_train(
   int* tids = scan + T + 1;
   float* lrs = reinterpret_cast<float*>(tids + sub * K1);
   float* rows = lrs + sub;
-  float* outs = rows + (sub + W2) * dim;
-  float* g = outs + sub * K1 * dim;
+  float* outs = rows + (sub + W2) * ld;
+  float* g = outs + sub * K1 * ld;
   float* h = g + sub * W2 * K1;
   double loss = 0.0, pairs = 0.0;
 
@@ -153,7 +155,7 @@ extern "C" __global__ void w2v_device_train(
       const int plo = w2vd_max(0, i0 - W), phi = w2vd_min(n_kept, i0 + nb + W);
       const int nrows = phi - plo;
       for (int x = tid; x < nrows * dim; x += T)
-        rows[x] = w_in[(long long)kid[plo + x / dim] * dim + x % dim];
+        rows[x / dim * ld + x % dim] = w_in[(long long)kid[plo + x / dim] * dim + x % dim];
       for (int x = tid; x < nb * K1 * dim; x += T) {
         const int bt = x / dim, b = bt / K1, t = bt % K1;
         const int centre = kid[i0 + b];
@@ -162,7 +164,7 @@ extern "C" __global__ void w2v_device_train(
           row = w2vd_negative(key, start + krel[i0 + b], t - 1, table, table_size);
           if (row == centre) row = -1;  // masked, as in batches.py
         }
-        outs[x] = row >= 0 ? w_out[(long long)row * dim + x % dim] : 0.0f;
+        outs[bt * ld + x % dim] = row >= 0 ? w_out[(long long)row * dim + x % dim] : 0.0f;
         if (x % dim == 0) tids[bt] = row;
       }
       for (int b = tid; b < nb; b += T)
@@ -177,8 +179,8 @@ extern "C" __global__ void w2v_device_train(
           float coef = 0.0f;
           if (p >= 0 && p < n_kept && (off < 0 ? -off : off) <= kreach[i0 + b] &&
               tids[b * K1 + t] >= 0) {
-            const float* in = rows + (p - plo) * dim;
-            const float* o = outs + (b * K1 + t) * dim;
+            const float* in = rows + (p - plo) * ld;
+            const float* o = outs + (b * K1 + t) * ld;
             float dot = 0.0f;
             for (int e = 0; e < dim; ++e) dot += in[e] * o[e];
             const float sign = t == 0 ? 1.0f : -1.0f;
@@ -200,7 +202,7 @@ extern "C" __global__ void w2v_device_train(
             const int off = p - (i0 + b);
             if (off == 0 || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
             const float* gc = g + (b * W2 + (off < 0 ? off + W : off + W - 1)) * K1;
-            for (int t = 0; t < K1; ++t) grad += gc[t] * outs[(b * K1 + t) * dim + e];
+            for (int t = 0; t < K1; ++t) grad += gc[t] * outs[(b * K1 + t) * ld + e];
             touched = true;
           }
           if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
@@ -212,7 +214,7 @@ extern "C" __global__ void w2v_device_train(
           for (int c = 0; c < W2; ++c) {
             const float coef = g[(b * W2 + c) * K1 + t];
             if (coef == 0.0f) continue;  // invalid (or a zero step)
-            grad += coef * rows[(i0 + b + w2vd_offset(c, W) - plo) * dim + e];
+            grad += coef * rows[(i0 + b + w2vd_offset(c, W) - plo) * ld + e];
           }
           atomicAdd(&w_out[(long long)tids[bt] * dim + e], grad);
         }
@@ -225,10 +227,10 @@ extern "C" __global__ void w2v_device_train(
           for (int c = 0; c < W2; ++c) {
             const int off = w2vd_offset(c, W), p = i0 + b + off;
             if (p < 0 || p >= n_kept || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
-            sum += rows[(p - plo) * dim + e];
+            sum += rows[(p - plo) * ld + e];
             ++cnt;
           }
-          h[x] = cnt ? sum * (1.0f / (float)cnt) : 0.0f;
+          h[b * ld + e] = cnt ? sum * (1.0f / (float)cnt) : 0.0f;
           if (e == 0) scan[b] = cnt;  // the compaction scan is free again
         }
         __syncthreads();
@@ -236,9 +238,9 @@ extern "C" __global__ void w2v_device_train(
           const int b = x / K1, t = x % K1;
           float coef = 0.0f;
           if (scan[b] > 0 && tids[x] >= 0) {
-            const float* o = outs + x * dim;
+            const float* o = outs + x * ld;
             float dot = 0.0f;
-            for (int e = 0; e < dim; ++e) dot += h[b * dim + e] * o[e];
+            for (int e = 0; e < dim; ++e) dot += h[b * ld + e] * o[e];
             const float sign = t == 0 ? 1.0f : -1.0f;
             float term;
             coef = w2vd_terms(sign * dot, &term) * sign * lrs[b];
@@ -257,7 +259,7 @@ extern "C" __global__ void w2v_device_train(
           for (int b = bl; b <= bh; ++b) {
             const int off = p - (i0 + b);
             if (off == 0 || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
-            for (int t = 0; t < K1; ++t) grad += g[b * K1 + t] * outs[(b * K1 + t) * dim + e];
+            for (int t = 0; t < K1; ++t) grad += g[b * K1 + t] * outs[(b * K1 + t) * ld + e];
             touched = true;
           }
           if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
@@ -265,7 +267,7 @@ extern "C" __global__ void w2v_device_train(
         for (int x = tid; x < nb * K1 * dim; x += T) {
           const int bt = x / dim, b = bt / K1, e = x % dim;
           if (tids[bt] < 0 || scan[b] == 0) continue;
-          atomicAdd(&w_out[(long long)tids[bt] * dim + e], g[bt] * h[b * dim + e]);
+          atomicAdd(&w_out[(long long)tids[bt] * dim + e], g[bt] * h[b * ld + e]);
         }
       }
       __syncthreads();  // the next step overwrites the shared rows

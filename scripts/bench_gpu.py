@@ -1,19 +1,21 @@
 #!/usr/bin/env python
-"""GPU benchmark: words/s of the word2vec step kernel and MLP epoch time, on one device.
+"""GPU benchmark: word2vec (the device engine) and MLP epoch time, on one device.
 
-    python scripts/bench_gpu.py [--corpus corpus.txt] [--fmnist DIR] [--json]
+    python scripts/bench_gpu.py [--corpus corpus.txt] [--epochs E] [--fmnist DIR] [--json]
+    python scripts/bench_gpu.py --standin CORPUS --epochs E -o VECTORS.bin --json
 
-1. Kernel: skip-gram (and CBOW) steps on synthetic batches shaped like the trainer's
-   (vocab 100k, dim 100, window 5 with word2vec's random shrink, 5 negatives, Zipf word
-   frequencies so frequent rows collide as in a real corpus). Reports trained centre words
-   per second of the kernel alone (CUDA events, no host work) and with the per-batch loss
-   read-back that gputrain.kernels.sgns_step does.
-2. Trainer (with --corpus): ``gputrain.w2v.trainer.train`` on the GPU end to end; words/s
-   = raw corpus tokens x epochs / wall time, as a user sees it.
+1. word2vec end to end: ``gputrain w2v CORPUS --device gpu`` (default corpus: the bundled
+   Austen novels); words/s = raw corpus tokens x epochs / wall time of the command.
+2. word2vec kernel: ``w2v_device_train`` alone (CUDA events) on the launch the trainer
+   really makes for that corpus, skip-gram and CBOW (scripts/bench_gpu_w2v.py).
 3. MLP: 784-256-128-10 ReLU, Adam 1e-3, batch 128, seconds per epoch on Fashion-MNIST
    (--fmnist DIR with train.parquet) or on random data of the same shape.
 
-Exits with status 2 and a one-line message when there is no CUDA device.
+``--standin``: no GPU needed. Trains CORPUS with the device engine on the GPU stand-in
+(tests/standin: the real kernel, emulated on the CPU), writes the vectors to ``-o`` and
+prints the stand-in's counters (kernel launches, synchronising calls, bytes each way) per
+million words trained. Without it, exits with status 2 and a one-line message when there
+is no CUDA device.
 """
 
 from __future__ import annotations
@@ -21,88 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
+from pathlib import Path
 
+import bench_gpu_w2v  # scripts/, next to this file
 import numpy as np
 
-from gputrain import backend, kernels
+from gputrain import backend
 
-
-def zipf_ids(rng, vocab: int, shape) -> np.ndarray:
-    """Word ids with a Zipf(1) frequency profile over ``vocab`` ids (id 0 most frequent)."""
-    cdf = np.cumsum(1.0 / np.arange(1, vocab + 1))
-    cdf /= cdf[-1]
-    return np.searchsorted(cdf, rng.random(shape)).astype(np.int32)
-
-
-def w2v_batches(rng, n, batch, vocab, window, negative):
-    """``n`` (contexts, targets) batches; contexts padded to 2*window with -1."""
-    out = []
-    for _ in range(n):
-        ctx = zipf_ids(rng, vocab, (batch, 2 * window))
-        reach = rng.integers(1, window + 1, batch)  # word2vec's shrunk window
-        offset = np.abs(np.arange(2 * window) - (window - 0.5)) + 0.5  # 5,4,..1,1,..5
-        ctx[offset[None, :] > reach[:, None]] = -1
-        tgt = np.concatenate([zipf_ids(rng, vocab, (batch, 1)),
-                              zipf_ids(rng, vocab, (batch, negative))], axis=1)
-        out.append((ctx, tgt))
-    return out
-
-
-def bench_w2v_kernel(cp, name: str, vocab=100_000, dim=100, batch=16384, window=5,
-                     negative=5, n_batches=40) -> dict:
-    rng = np.random.default_rng(0)
-    w_in = cp.asarray(((rng.random((vocab, dim)) - 0.5) / dim).astype(np.float32))
-    w_out = cp.zeros((vocab, dim), dtype=np.float32)
-    batches = [(cp.asarray(c), cp.asarray(t))
-               for c, t in w2v_batches(rng, n_batches, batch, vocab, window, negative)]
-    step = getattr(kernels, name)
-    step(w_in, w_out, *batches[0], 0.025)  # compile + warm up
-    cp.cuda.get_current_stream().synchronize()
-    start = time.perf_counter()
-    for c, t in batches:
-        step(w_in, w_out, c, t, 0.025)  # returns the loss: one device sync per batch
-    with_sync = time.perf_counter() - start
-    # the kernel alone: the same launch gputrain.kernels makes, timed with CUDA events
-    fn = kernels._function("w2v_step.cu", name, w_in)
-    n_ctx, n_out = 2 * window, negative + 1
-    warps, shared = kernels.w2v_launch(name, n_ctx, n_out, dim)
-    loss = cp.empty(batch, dtype=np.float32)
-    begin, end = cp.cuda.Event(), cp.cuda.Event()
-    begin.record()
-    for c, t in batches:
-        fn(((batch + warps - 1) // warps,), (32 * warps,),
-           (w_in, w_out, c, t, loss, np.float32(0.025), np.int32(batch), np.int32(n_ctx),
-            np.int32(n_out), np.int32(dim)), shared_mem=shared)
-    end.record()
-    end.synchronize()
-    kernel_s = cp.cuda.get_elapsed_time(begin, end) / 1e3
-    words = batch * n_batches
-    mean_ctx = sum(int((c >= 0).sum()) for c, _ in batches) / words
-    # the README's roofline model: ids, each output row read once and written once, each
-    # context row read and written once (sgns; cbow the same rows), the loss
-    model_bytes = 4 * (n_ctx + n_out) + 4 * dim * 2 * (n_out + mean_ctx) + 4
-    return {"step": name, "vocab": vocab, "dim": dim, "batch_centres": batch,
-            "window": window, "negative": negative, "mean_contexts_per_centre": mean_ctx,
-            "kernel_words_per_s": words / kernel_s,
-            "step_words_per_s_with_loss_sync": words / with_sync,
-            "model_bytes_per_word": model_bytes,
-            "implied_gb_per_s": words / kernel_s * model_bytes / 1e9}
-
-
-def bench_trainer(corpus: str, epochs: int) -> dict:
-    from gputrain.w2v.config import Word2VecConfig
-    from gputrain.w2v.trainer import train
-
-    cfg = Word2VecConfig(vector_size=100, window=5, negative=5, min_count=5, sample=1e-3,
-                         epochs=epochs)
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        result = train(corpus, cfg, tmp, device=backend.resolve_device("gpu"))
-        wall = time.perf_counter() - start
-    return {"corpus": corpus, "epochs": epochs, "raw_tokens": result.raw_tokens,
-            "wall_s": wall, "words_per_s": result.raw_tokens * epochs / wall}
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = REPO / "gputrain" / "data" / "austen.txt.gz"
 
 
 def load_fmnist(directory: str | None):
@@ -150,12 +80,23 @@ def bench_mlp(device, directory: str | None, epochs: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", help="text corpus for an end-to-end trainer run")
-    parser.add_argument("--epochs", type=int, default=1, help="trainer epochs (default 1)")
+    parser.add_argument("--corpus", default=str(BUNDLED), help="word2vec corpus (default: the"
+                        " bundled Austen novels)")
+    parser.add_argument("--epochs", type=int, default=1, help="word2vec epochs (default 1)")
+    parser.add_argument("--standin", metavar="CORPUS",
+                        help="train CORPUS on the GPU stand-in and print its counters")
+    parser.add_argument("--cbow", action="store_true", help="--standin: CBOW")
+    parser.add_argument("-o", "--output", default="standin-vectors.bin",
+                        help="--standin: where the vectors go")
     parser.add_argument("--fmnist", help="directory with Fashion-MNIST train.parquet")
     parser.add_argument("--mlp-epochs", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    if args.standin:
+        sys.path.insert(0, str(REPO / "tests" / "standin"))  # `import cupy` is the stand-in
+        print(json.dumps(bench_gpu_w2v.standin_run(args.standin, args.epochs, args.output,
+                                                   args.cbow)))
+        return 0
     if not backend.gpu_available():
         print("bench_gpu: no CUDA device (needs CuPy and an NVIDIA GPU); nothing measured",
               file=sys.stderr)
@@ -164,24 +105,21 @@ def main(argv=None) -> int:
     props = cp.cuda.runtime.getDeviceProperties(0)
     report = {"device": props["name"].decode() if isinstance(props["name"], bytes)
               else str(props["name"]),
-              "w2v_kernel": [bench_w2v_kernel(cp, "sgns_step"), bench_w2v_kernel(cp, "cbow_step")]}
-    if args.corpus:
-        report["w2v_trainer"] = bench_trainer(args.corpus, args.epochs)
+              "w2v_trainer": bench_gpu_w2v.end_to_end(args.corpus, args.epochs),
+              "w2v_kernel": [bench_gpu_w2v.kernel_at_launch_size(args.corpus, cbow)
+                             for cbow in (False, True)]}
     report["mlp"] = bench_mlp(backend.resolve_device("gpu"), args.fmnist, args.mlp_epochs)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"device: {report['device']}")
+    t = report["w2v_trainer"]
+    print(f"w2v        {t['words_per_s'] / 1e6:8.2f} M words/s end to end "
+          f"({t['tokens']} tokens x {t['epochs']} epochs in {t['wall_s']:.1f} s)")
     for r in report["w2v_kernel"]:
-        print(f"{r['step']:10s} kernel {r['kernel_words_per_s'] / 1e6:8.1f} M words/s   "
-              f"with loss sync {r['step_words_per_s_with_loss_sync'] / 1e6:8.1f} M words/s   "
-              f"({r['mean_contexts_per_centre']:.1f} contexts/centre, batch "
-              f"{r['batch_centres']}, ~{r['implied_gb_per_s']:.0f} GB/s at "
-              f"{r['model_bytes_per_word'] / 1e3:.1f} kB/word)")
-    if "w2v_trainer" in report:
-        t = report["w2v_trainer"]
-        print(f"trainer    {t['words_per_s'] / 1e6:8.2f} M words/s end to end "
-              f"({t['raw_tokens']} tokens x {t['epochs']} epochs in {t['wall_s']:.1f} s)")
+        print(f"{'cbow' if r['cbow'] else 'skip-gram':10s} kernel "
+              f"{r['kernel_words_per_s'] / 1e6:8.1f} M words/s at the trainer's launch of "
+              f"{r['launch_tokens']} tokens ({r['launch_chunks']} blocks)")
     m = report["mlp"]
     print(f"mlp        {m['best_epoch_s']:8.2f} s/epoch (best of {m['epochs']}, {m['data']})")
     return 0

@@ -81,62 +81,86 @@ class DeviceEngine:
         return SharedState.local(n_words, dim, 1, n_slots, xp=self.device.xp)
 
     def run(self, state: SharedState, corpus, plan: Plan, monitor) -> bool:
-        dim = state.w_in.shape[1]
-        counts = corpus.vocab.counts
-        starts = chunk_starts(corpus.ends, plan.n_ids, plan.slice_words)
-        host_table = negative_table(counts, plan.ns_exponent)
-
-        def put(a):
-            return to_device(a, self.device)
-
-        keep_prob, table, dev_starts = (put(keep_probabilities(counts, plan.sample)),
-                                        put(host_table), put(starts))
-        resident = self.device.is_gpu and 4 * plan.n_ids <= RESIDENT_BYTES
-        ids_all = put(_read_ids(corpus, 0, plan.n_ids)) if resident else None
-        totals = self.device.xp.zeros(2, dtype=np.float64)
-        seen = (0.0, 0.0)
-        sub = choose_sub(plan.window, plan.negative, dim)
-        words = LAUNCH_WORDS
-        if monitor.checkpoint_every > 0:  # checkpoints fall between launches
-            words = min(words, monitor.checkpoint_every)
-        per_launch = max(1, words // plan.slice_words)
+        launcher = Launcher(self.device, corpus, plan, state.w_in.shape[1],
+                            monitor.checkpoint_every)
         self.launches = 0
         for epoch in range(plan.epochs):
-            key = sampling.stream_key(plan.seed, epoch)
-            for first, last in _launches(state, plan, epoch, per_launch):
+            for first, last in _launches(state, plan, epoch, launcher.per_launch):
                 if not monitor.boundary():
                     return False
-                lo, hi = plan.bounds(first)[0], plan.bounds(last - 1)[1]
-                c0, c1 = np.searchsorted(starts, [lo, hi])
-                if resident:
-                    ids, base = ids_all, 0
-                else:
-                    ids, base = put(_read_ids(corpus, lo, hi)), lo
-                common = dict(ids_base=base, first_chunk=int(c0), n_chunks=int(c1 - c0),
-                              keep_prob=keep_prob, table=table, key=key,
-                              words_before=epoch * plan.n_ids, total_words=plan.total_words,
-                              alpha=plan.alpha, min_alpha=plan.min_alpha, window=plan.window,
-                              negative=plan.negative, sub=sub, cbow=plan.cbow)
-                if self.device.is_gpu:
-                    kernels.w2v_device_train(state.w_in, state.w_out, ids, starts=dev_starts,
-                                             **common, max_chunk=MAX_CHUNK, totals=totals,
-                                             grid=int(c1 - c0), threads=THREADS)
-                    now = tuple(float(x) for x in to_cpu(totals))  # the launch's one sync
-                    loss, pairs = now[0] - seen[0], now[1] - seen[1]
-                    seen = now
-                else:
-                    loss, pairs = device_twin.train_launch(
-                        state.w_in, state.w_out, ids, starts=starts, **common,
-                        concurrent=max(1, plan.batch_centres // sub))
+                loss, pairs = launcher.train(state, epoch, first, last)
                 self.launches += 1
                 if not math.isfinite(loss):
                     raise Diverged(plan.alpha_at(state.words_done()), state.words_done())
+                lo, hi = plan.bounds(first)[0], plan.bounds(last - 1)[1]
                 state.loss[0] += loss
                 state.pairs[0] += pairs
                 state.words[0] += hi - lo
                 state.done[epoch * plan.n_slices + first:epoch * plan.n_slices + last] = 1.0
                 monitor.tick()
         return True
+
+
+class Launcher:
+    """One run's data on the device and its launches: :meth:`start` queues the kernel for
+    slices ``[first, last)`` of an epoch, :meth:`read` waits for the loss and pair count
+    it added (the launch's only synchronisation); :meth:`train` does both. On the CPU
+    :meth:`train` runs the twin."""
+
+    def __init__(self, device: Device, corpus, plan: Plan, dim: int, checkpoint_every: int = 0):
+        self.device, self.corpus, self.plan = device, corpus, plan
+        counts = corpus.vocab.counts
+        self.starts = chunk_starts(corpus.ends, plan.n_ids, plan.slice_words)
+        self.keep_prob = self._put(keep_probabilities(counts, plan.sample))
+        self.table = self._put(negative_table(counts, plan.ns_exponent))
+        self.dev_starts = self._put(self.starts)
+        self.resident = device.is_gpu and 4 * plan.n_ids <= RESIDENT_BYTES
+        self.ids = self._put(_read_ids(corpus, 0, plan.n_ids)) if self.resident else None
+        self.totals = device.xp.zeros(2, dtype=np.float64)
+        self.seen = (0.0, 0.0)
+        self.sub = choose_sub(plan.window, plan.negative, dim)
+        words = LAUNCH_WORDS
+        if checkpoint_every > 0:  # checkpoints fall between launches
+            words = min(words, checkpoint_every)
+        self.per_launch = max(1, words // plan.slice_words)
+
+    def _put(self, a):
+        return to_device(a, self.device)
+
+    def _args(self, epoch: int, first: int, last: int) -> dict:
+        plan = self.plan
+        lo, hi = plan.bounds(first)[0], plan.bounds(last - 1)[1]
+        c0, c1 = np.searchsorted(self.starts, [lo, hi])
+        if self.resident:
+            ids, base = self.ids, 0
+        else:
+            ids, base = self._put(_read_ids(self.corpus, lo, hi)), lo
+        return dict(ids=ids, ids_base=base, first_chunk=int(c0), n_chunks=int(c1 - c0),
+                    keep_prob=self.keep_prob, table=self.table,
+                    key=sampling.stream_key(plan.seed, epoch),
+                    words_before=epoch * plan.n_ids, total_words=plan.total_words,
+                    alpha=plan.alpha, min_alpha=plan.min_alpha, window=plan.window,
+                    negative=plan.negative, sub=self.sub, cbow=plan.cbow)
+
+    def start(self, state: SharedState, epoch: int, first: int, last: int) -> None:
+        args = self._args(epoch, first, last)
+        kernels.w2v_device_train(state.w_in, state.w_out, starts=self.dev_starts, **args,
+                                 max_chunk=MAX_CHUNK, totals=self.totals,
+                                 grid=max(1, args["n_chunks"]), threads=THREADS)
+
+    def read(self) -> tuple[float, float]:
+        now = tuple(float(x) for x in to_cpu(self.totals))  # waits for the launch
+        delta = (now[0] - self.seen[0], now[1] - self.seen[1])
+        self.seen = now
+        return delta
+
+    def train(self, state: SharedState, epoch: int, first: int, last: int):
+        if self.device.is_gpu:
+            self.start(state, epoch, first, last)
+            return self.read()
+        return device_twin.train_launch(
+            state.w_in, state.w_out, starts=self.starts, **self._args(epoch, first, last),
+            concurrent=max(1, self.plan.batch_centres // self.sub))
 
 
 def _read_ids(corpus, lo: int, hi: int) -> np.ndarray:
