@@ -13,6 +13,7 @@ from gputrain.service.constants import (
     DEFAULT_HOST,
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_PORT,
+    HOSTS_ENV,
     TOKEN_ENV,
 )
 
@@ -57,9 +58,13 @@ def read_token(token_file: Path | None) -> str | None:
 @click.option("--max-upload-bytes", type=click.IntRange(min=1),
               default=DEFAULT_MAX_UPLOAD_BYTES, show_default=True,
               help="Largest input file PUT /inputs accepts (413 above).")
+@click.option("--allowed-hosts", default=None, metavar="NAME,NAME,...", envvar=HOSTS_ENV,
+              help="Host header values to answer to, '*' for any (default: loopback names "
+                   f"without a token, any name with one). Env {HOSTS_ENV}.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
-def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, log_level):
+def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, allowed_hosts,
+          log_level):
     """Run the training service: jobs over HTTP, persisted in DATA_DIR, Prometheus /metrics."""
     from gputrain.backend import gpu_count
     from gputrain.service.server import serve as run
@@ -76,4 +81,4 @@ def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, 
     elif workers is None and gpu_count() > 0:
         devices = list(range(gpu_count()))
     run(host, port, str(data_dir), read_token(token_file), make_slots(devices, workers),
-        max_upload_bytes, log_level)
+        max_upload_bytes, log_level, allowed_hosts)

@@ -10,6 +10,7 @@ Errors: 401 no or wrong token, 404 unknown job/file/word, 409 wrong job state,
 from __future__ import annotations
 
 import hmac
+import json
 import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,7 +30,9 @@ from gputrain.service.constants import (
     DEFAULT_NEIGHBORS,
     MAX_LIST_LIMIT,
     MAX_NEIGHBORS,
+    MAX_SPEC_BYTES,
 )
+from gputrain.service.guards import RequestGuard
 from gputrain.service.inputs import (
     UnsafePath,
     UploadTooLarge,
@@ -66,9 +69,11 @@ def _spec_error(e: specs.SpecError, redact) -> HTTPException:
     return HTTPException(422, [{"loc": loc, "msg": redact(e.reason), "type": "value_error"}])
 
 
-def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
+def create_app(supervisor, token: str | None, max_upload_bytes: int,
+               hosts: frozenset | None = None) -> FastAPI:
     app = FastAPI(title="gputrain", version=__version__,
                   description="Training jobs for word2vec and MLPs on GPU nodes.")
+    app.add_middleware(RequestGuard, hosts=hosts)
     data, store = supervisor.data, supervisor.store
     models = ModelCache()
     expected = token.encode() if token else None
@@ -168,6 +173,9 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int) -> FastAPI:
     @api.post("/jobs", status_code=201, tags=["jobs"])
     def submit(spec: JobSpec) -> dict:
         kind = JobKind(spec.kind)
+        if len(json.dumps(spec.params)) > MAX_SPEC_BYTES:
+            raise HTTPException(413, f"params are larger than the limit of {MAX_SPEC_BYTES} "
+                                     "bytes (as JSON)")
         try:
             specs.validate(kind, spec.input, spec.params, data.inputs, data.jobs / "_check")
         except specs.SpecError as e:

@@ -7,10 +7,15 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 TOKEN_ENV = "GPUTRAIN_TOKEN"
+HOSTS_ENV = "GPUTRAIN_ALLOWED_HOSTS"  # default --allowed-hosts of `gputrain serve`
 SERVER_ENV = "GPUTRAIN_SERVER"  # default --server for `gputrain jobs`
 CLIENT_RECONNECT_SECONDS = 120.0  # seconds `jobs wait` keeps trying a server that restarts
 DATA_DIR_ENV = "GPUTRAIN_DATA_DIR"
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024**3  # bytes (8 GiB): a large text corpus fits
+MAX_REQUEST_BODY_BYTES = 64 * 1024  # bytes: any request body but an upload (413 above)
+MAX_SPEC_BYTES = 16 * 1024  # bytes: a job's params as stored JSON (413 above)
+MAX_NAME_CHARS = 1024  # characters in an input's name
+MAX_NAME_PART_BYTES = 200  # bytes (UTF-8) between slashes: the upload's temporary name adds 16
 UPLOAD_CHUNK_BYTES = 1024**2  # bytes written per chunk while streaming an upload
 DEFAULT_LIST_LIMIT = 100  # jobs returned by GET /jobs unless ?limit= says otherwise
 MAX_LIST_LIMIT = 10_000  # jobs

@@ -13,11 +13,11 @@ import os
 from pathlib import Path, PurePosixPath
 
 from gputrain.atomicfile import atomic_path
-from gputrain.service.constants import UPLOAD_CHUNK_BYTES
+from gputrain.service.constants import MAX_NAME_CHARS, MAX_NAME_PART_BYTES, UPLOAD_CHUNK_BYTES
 
 
 class UnsafePath(Exception):
-    """A file name that would leave DATA_DIR/inputs (HTTP 400)."""
+    """A file name that would leave DATA_DIR/inputs, or that no file can have (HTTP 400)."""
 
 
 class UploadTooLarge(Exception):
@@ -30,6 +30,11 @@ def resolve_input(inputs_dir: Path, name: str) -> Path:
         raise UnsafePath("empty file name")
     if "\x00" in name or "\\" in name:
         raise UnsafePath(f"{name!r}: NUL and backslash are not allowed in file names")
+    if len(name) > MAX_NAME_CHARS or any(
+            len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_PART_BYTES
+            for p in name.split("/")):
+        raise UnsafePath(f"file name too long ({len(name)} characters; at most "
+                         f"{MAX_NAME_CHARS}, and {MAX_NAME_PART_BYTES} bytes between slashes)")
     pure = PurePosixPath(name)
     if pure.is_absolute():
         raise UnsafePath(f"{name!r} is absolute; give a path relative to the inputs directory")
