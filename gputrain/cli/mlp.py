@@ -20,6 +20,7 @@ from gputrain.errors import GputrainError
 from gputrain.mlp.config import (
     ACTIVATIONS,
     INITS,
+    OUTPUTS,
     SCHEDULES,
     TASKS,
     MLPConfig,
@@ -73,27 +74,47 @@ def mlp():
 @click.option("--hidden", default="256,128", show_default=True, metavar="N1,N2,...",
               help="Hidden layer sizes ('none' for a linear model).")
 @click.option("--activation", default=DEFAULTS.activation, show_default=True,
-              metavar=_choices(ACTIVATIONS))
+              metavar=_choices(ACTIVATIONS), help="Hidden units (prelu: a learned slope per "
+              "unit; maxout: see --maxout).")
+@click.option("--maxout", type=int, default=DEFAULTS.maxout, metavar="K",
+              help="Maxout hidden units of K linear pieces each (--activation maxout: K=2).")
+@click.option("--output-unit", "output", default=DEFAULTS.output, show_default=True,
+              metavar=_choices(OUTPUTS),
+              help="Output unit for classification (sigmoid: one logit with fused BCE, for "
+              "two classes).")
 @click.option("--optimizer", default=DEFAULTS.optimizer, show_default=True,
               metavar=_choices(OPTIMIZERS))
 @click.option("--lr", type=float, default=None,
               help="Learning rate (default: the optimizer's own: adam/adamw 1e-3, sgd/momentum/"
               "nesterov/adagrad/rmsprop 0.01, adadelta 1.0, adafactor relative step).")
-@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True)
+@click.option("--batch-size", type=int, default=None,
+              help="Rows per step (default: 200, fewer for a small table so that an epoch "
+              "takes about 10 steps).")
 @click.option("--epochs", type=int, default=DEFAULTS.epochs, show_default=True,
-              help="Total epochs (a resumed run continues up to this number).")
-@click.option("--dropout", type=float, default=DEFAULTS.dropout, show_default=True,
-              help="Dropout probability after every hidden layer, in [0, 1).")
+              help="Most epochs (a resumed run continues up to this number); early stopping "
+              "usually ends the run before.")
+@click.option("--dropout", type=float, default=None,
+              help="Dropout probability after every hidden layer, in [0, 1) (default: 0 below "
+              "5000 training rows, 0.1 from there).")
 @click.option("--l2", type=float, default=DEFAULTS.l2, show_default=True,
               help="L2 weight decay.")
 @click.option("--init", default=DEFAULTS.init, show_default=True, metavar=_choices(INITS),
               help="Weight initialisation (auto: He for relu-like, Xavier otherwise).")
 @click.option("--lr-schedule", default=DEFAULTS.lr_schedule, show_default=True,
               metavar=_choices(SCHEDULES))
-@click.option("--val-split", type=float, default=DEFAULTS.val_split, show_default=True,
-              help="Fraction of rows held out for validation (0: train on every row).")
+@click.option("--val-split", type=float, default=None,
+              help="Fraction of rows held out for early stopping (0: train on every row and "
+              "watch the training loss; default: 0.1 from 2000 rows, 0 below).")
 @click.option("--patience", type=int, default=DEFAULTS.patience, show_default=True,
-              help="Epochs without a better validation loss before stopping (0: never).")
+              help="Stop after this many epochs without the validation loss (the training loss "
+              "with --val-split 0) improving by more than --tol (0: never).")
+@click.option("--tol", type=float, default=DEFAULTS.tol, show_default=True,
+              help="Smallest decrease of the monitored loss that counts as progress.")
+@click.option("--impute/--no-impute", default=True, show_default=True,
+              help="Fill missing feature values (median / most frequent category, plus a "
+              "missing indicator) instead of refusing them.")
+@click.option("--max-categories", type=int, default=DEFAULTS.max_categories, show_default=True,
+              help="Most distinct values a string column may have (one-hot encoded).")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @device_option
 @click.option("-o", "--output", "out_dir", default=None, metavar="MODEL_DIR",
@@ -141,7 +162,8 @@ def train(ctx, data, device, out_dir, resume, events, quiet, **options):
 @device_option
 @json_option
 def eval_cmd(model_dir, data, batch_size, device, as_json):
-    """Score the model in MODEL_DIR on DATA (accuracy and loss, or loss and RMSE)."""
+    """Score the model in MODEL_DIR on DATA (accuracy, loss, macro precision / recall / F1,
+    ROC AUC; or loss, RMSE and R²)."""
     from gputrain.mlp.evaluate import evaluate_file
 
     metrics = evaluate_file(model_dir, data, device, batch_size=batch_size)
@@ -149,7 +171,8 @@ def eval_cmd(model_dir, data, batch_size, device, as_json):
         click.echo(json.dumps(metrics))
         return
     for key, value in metrics.items():
-        click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
+        shown = "n/a (one class)" if value is None else value
+        click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {shown}")
 
 
 @mlp.command("predict")
@@ -157,11 +180,16 @@ def eval_cmd(model_dir, data, batch_size, device, as_json):
 @click.argument("data")
 @click.option("-o", "--output", "out_path", required=True, metavar="PREDS.parquet",
               help="Where to write predictions (Parquet, CSV or Feather by suffix).")
+@click.option("--keep", default=None, metavar="ID,...",
+              help="Columns of DATA to copy into the predictions first (identifiers).")
 @click.option("--batch-size", type=int, default=4096, show_default=True)
 @device_option
-def predict(model_dir, data, out_path, batch_size, device):
+def predict(model_dir, data, out_path, keep, batch_size, device):
     """Predict DATA's rows with the model in MODEL_DIR (labels and class probabilities)."""
     from gputrain.mlp.evaluate import predict_file
 
-    rows = predict_file(model_dir, data, out_path, device, batch_size=batch_size)
+    names = [c.strip() for c in keep.split(",")] if keep else None
+    if names is not None and (not all(names) or len(set(names)) != len(names)):
+        raise GputrainError(f"--keep {keep!r}: give distinct comma-separated column names")
+    rows = predict_file(model_dir, data, out_path, device, batch_size=batch_size, keep=names)
     click.echo(f"wrote {rows} predictions to {out_path}")

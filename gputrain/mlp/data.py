@@ -10,13 +10,18 @@ from 0, the CSV header excluded).
 CSV may be compressed (``.csv.gz``, ``.csv.bz2``, ``.csv.zst``, ``.csv.lz4``, ``.csv.br``:
 pyarrow decompresses while it parses); ``.arrow``/``.ipc``/``.feather`` may be in the IPC
 file format (Feather v2) or the stream format.
+
+For training and prediction with encoding (``read_table(..., categorical=True,
+missing=True)``), string and dictionary columns come back as object arrays in
+``Table.categorical`` (None for a missing value) and missing numeric values as NaN in the
+matrix; :mod:`gputrain.mlp.encode` turns both into numbers.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +51,7 @@ class Table:
     feature_names: list[str]
     labels: np.ndarray | None  # (rows,) as stored: ints, floats, bools or str objects
     label_name: str | None
+    categorical: dict[str, np.ndarray] = field(default_factory=dict)  # name: str objects
 
     @property
     def rows(self) -> int:
@@ -146,7 +152,8 @@ class _Source:
             # block looked like integers does not fail on a later "1.5", and a value too
             # large for float32 is still seen as the number it is.
             types = {c: pa.float64() for c in columns if c in numeric}
-            opts = pcsv.ConvertOptions(include_columns=columns, column_types=types)
+            opts = pcsv.ConvertOptions(include_columns=columns, column_types=types,
+                                       strings_can_be_null=True)
             start = 0
             with self._open_csv(convert_options=opts) as reader:
                 while True:
@@ -237,37 +244,52 @@ def _is_numeric(arrow_type) -> bool:
             or pa.types.is_null(arrow_type))
 
 
-def read_table(path: str | Path, features: list[str] | None, label: str | None) -> Table:
-    """Read ``features`` (None: every column but ``label``) and ``label`` (None: no label,
-    for prediction) from ``path``."""
+def _is_categorical(arrow_type) -> bool:
     import pyarrow as pa
 
-    source, features = _open_checked(Path(path), features, label)
+    return (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+            or pa.types.is_dictionary(arrow_type))
+
+
+def read_table(path: str | Path, features: list[str] | None, label: str | None,
+               categorical: bool = False, missing: bool = False) -> Table:
+    """Read ``features`` (None: every column but ``label``) and ``label`` (None: no label,
+    for prediction) from ``path``. ``categorical``: string columns are read into
+    ``Table.categorical`` instead of refused; ``missing``: missing numeric values become
+    NaN instead of an error (infinities are still refused)."""
+    import pyarrow as pa
+
+    source, features, strings = _open_checked(Path(path), features, label, categorical)
+    numeric = [f for f in features if f not in strings]
     columns = features + ([label] if label is not None else [])
     try:
-        matrix, labels = _fill(source, columns, features, label)
+        matrix, labels, texts = _fill(source, columns, numeric, label, strings, missing)
     except pa.ArrowException as e:
         raise GputrainError(f"{path}: {_first_line(e)}") from None
     if matrix.shape[0] == 0:
         raise GputrainError(f"{path}: the table has no rows")
-    return Table(str(path), matrix, features, labels, label)
+    return Table(str(path), matrix, numeric, labels, label, texts)
 
 
 def check_columns(path: str | Path, features: list[str] | None, label: str | None,
                   field: str = "data") -> None:
     """A cheap look at the schema only (no rows read): the file is a table of a known format
     with these columns, numeric features. An :class:`OptionError` carrying the option at
-    fault: ``field`` (the file), ``label`` or ``features``."""
+    fault: ``field`` (the file), ``label`` or ``features``. String feature columns pass:
+    training one-hot encodes them."""
     try:
-        _open_checked(Path(path), features, label)
+        _open_checked(Path(path), features, label, categorical=True)
     except OptionError:
         raise
     except GputrainError as e:
         raise OptionError(field, str(e)) from None
 
 
-def _open_checked(path: Path, features: list[str] | None, label: str | None):
-    """The file's source and its feature columns, after every check the schema allows."""
+def _open_checked(path: Path, features: list[str] | None, label: str | None,
+                  categorical: bool = False):
+    """The file's source, its feature columns and which of them are string columns (only
+    with ``categorical``; otherwise they are refused), after every check the schema
+    allows."""
     import pyarrow as pa
 
     fmt, codec = split_suffix(path)
@@ -294,12 +316,15 @@ def _open_checked(path: Path, features: list[str] | None, label: str | None):
             raise OptionError("features", f"{path}: column {label!r} is both the label and "
                                           "a feature")
     _check_unique(path, names, features + ([label] if label is not None else []))
+    strings = []
     for name in features:
         arrow_type = source.schema.field(name).type
-        if not _is_numeric(arrow_type):
+        if categorical and _is_categorical(arrow_type):
+            strings.append(name)
+        elif not _is_numeric(arrow_type):
             raise OptionError("features", f"{path}: feature column {name!r} is not numeric "
                                           f"({arrow_type})")
-    return source, features
+    return source, features, strings
 
 
 def _check_unique(path, names: list[str], used: list[str]) -> None:
@@ -316,13 +341,14 @@ def _check_unique(path, names: list[str], used: list[str]) -> None:
                                 f"{', '.join(str(i + 1) for i in where)}); rename them")
 
 
-def _fill(source: _Source, columns, features, label):
+def _fill(source: _Source, columns, features, label, strings=(), missing=False):
     import pyarrow as pa
 
     width = len(features)
     matrix = np.empty((source.rows, width), dtype=np.float32)
     label_chunks = []
-    chunk_rows = max(256, CHUNK_BYTES // (4 * width))
+    string_chunks = {name: [] for name in strings}
+    chunk_rows = max(256, CHUNK_BYTES // (4 * max(width, 1)))
     types = {source.schema.field(n).type for n in features}
     if source.fmt == "csv":
         types = {pa.float64()}  # features are parsed as float64
@@ -337,20 +363,25 @@ def _fill(source: _Source, columns, features, label):
             if start + n > matrix.shape[0]:  # only if the file grew while we read it
                 raise GputrainError(f"{source.path}: more rows than when reading began")
             block = matrix[start:start + n]
+            for name in strings:
+                string_chunks[name].append(part.column(name))
+            nulls = False
             for name in features:
                 column = part.column(name)
-                if column.null_count:
+                nulls = nulls or column.null_count > 0
+                if column.null_count and not missing:
                     row = start + int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
                     raise GputrainError(f"{source.path}: column {name!r} has a missing or NaN "
                                         f"value at row {row}")
             with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-                if as_tensor:  # one C++ pass straight to row-major (2x faster than columns)
+                if as_tensor and not nulls:  # one C++ pass to row-major (2x faster than columns)
                     block[:] = np.asarray(part.select(features).to_tensor(row_major=True))
                 else:
                     for j, name in enumerate(features):
                         block[:, j] = part.column(name).to_numpy(zero_copy_only=False)
-            if not np.isfinite(block).all():
-                r, j = np.argwhere(~np.isfinite(block))[0]
+            bad = np.isinf(block) if missing else ~np.isfinite(block)  # missing: NaN is a hole
+            if bad.any():
+                r, j = np.argwhere(bad)[0]
                 raise _non_finite(source.path, features[j], start + r,
                                   part.column(features[j])[int(r)].as_py())
             if label is not None:
@@ -367,7 +398,19 @@ def _fill(source: _Source, columns, features, label):
     if label is not None:
         labels = _label_array(pa.chunked_array(label_chunks, type=source.schema.field(label).type)
                               if label_chunks else pa.array([], type=pa.int64()))
-    return matrix, labels
+    texts = {name: _string_array(chunks, source.schema.field(name).type)
+             for name, chunks in string_chunks.items()}
+    return matrix, labels, texts
+
+
+def _string_array(chunks, arrow_type) -> np.ndarray:
+    """A string or dictionary column as an object array of str (None where missing)."""
+    import pyarrow as pa
+
+    chunked = pa.chunked_array(chunks, type=arrow_type)
+    if pa.types.is_dictionary(chunked.type):
+        chunked = chunked.cast(chunked.type.value_type)
+    return np.asarray(chunked.to_pylist(), dtype=object)
 
 
 def _non_finite(path, name: str, row: int, value) -> GputrainError:
@@ -401,3 +444,19 @@ def _first_line(e: Exception) -> str:
 def _preview(names: list[str], limit: int = 8) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def read_columns(path: str | Path, names: list[str]):
+    """Columns ``names`` of ``path`` as they are stored (a pyarrow Table): identifiers that
+    ``predict --keep`` carries through."""
+    import pyarrow as pa
+
+    path = Path(path)
+    source = _Source(path, *split_suffix(path))
+    missing = [n for n in names if n not in source.schema.names]
+    if missing:
+        raise GputrainError(f"{path}: no column {missing[0]!r} to keep (columns: "
+                            f"{_preview(list(source.schema.names))})")
+    batches = list(source.batches(names, set()))
+    schema = pa.schema([source.schema.field(n) for n in names]) if not batches else None
+    return pa.Table.from_batches(batches, schema=schema)

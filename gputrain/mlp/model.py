@@ -1,14 +1,19 @@
-"""The network: Linear -> activation -> Dropout for every hidden layer, then a Linear head.
+"""The network: Linear -> hidden unit -> Dropout for every hidden layer, then a Linear head.
 
-Classification has one output per class and is trained with the fused softmax +
-cross-entropy (two classes included: a 2-way softmax is the same model as a sigmoid with
-one logit, and keeps one code path). Regression has one output trained with MSE on the
-standardised target.
+The head's width and loss come from :mod:`gputrain.mlp.heads`: one output per class with
+fused softmax + cross-entropy (the default; two classes included), one logit with fused
+sigmoid + BCE for ``--output sigmoid``, one output with MSE for regression.
+
+Hidden units: relu, tanh, sigmoid, leaky_relu, hardtanh, softplus, elu, abs, cos, prelu (a
+learned slope per unit) and maxout (the Linear before it has ``units * K`` outputs, each
+unit the largest of its K pieces).
 
 Initial weights are drawn on the host from ``seed``, so a model starts from the same
-numbers on every device. ``--init auto`` is He (Kaiming) uniform for relu and leaky_relu
-and Xavier (Glorot) uniform with the activation's gain for tanh, sigmoid and hardtanh;
-``uniform`` is U(-1/sqrt(fan_in), 1/sqrt(fan_in)). The head always uses gain 1.
+numbers on every device. ``--init auto`` is He (Kaiming) uniform with the unit's gain for
+relu, leaky_relu, prelu, softplus, elu, abs, cos and maxout (``nn.init.gain``: He's
+second-moment rule where no textbook gain exists) and Xavier (Glorot) uniform with the
+activation's gain for tanh, sigmoid and hardtanh; ``uniform`` is U(-1/sqrt(fan_in),
+1/sqrt(fan_in)). The head always uses gain 1.
 """
 
 from __future__ import annotations
@@ -20,42 +25,58 @@ import numpy as np
 
 from gputrain import nn
 from gputrain.backend import Device
+from gputrain.mlp.heads import make_head
 from gputrain.nn import init as initializers
 
-RELU_LIKE = ("relu", "leaky_relu")
+XAVIER_UNITS = ("tanh", "sigmoid", "hardtanh")  # the rest start He-style
 
 
-def _initializer(name: str, activation: str):
+def _initializer(name: str, activation: str | None, pieces: int = 2):
     """``f(shape, rng)`` for a hidden layer followed by ``activation`` (None: the head)."""
     nonlinearity = activation or "linear"
     if name == "auto":
-        name = "he_uniform" if activation in RELU_LIKE else "xavier_uniform"
+        name = "xavier_uniform" if activation in XAVIER_UNITS else "he_uniform"
     if name in ("he_uniform", "he_normal"):
         kind = "kaiming_uniform" if name == "he_uniform" else "kaiming_normal"
-        if nonlinearity not in ("relu", "leaky_relu"):
+        if nonlinearity in XAVIER_UNITS:  # He's rule is for rectifier-like units
             nonlinearity = "linear"
-        return functools.partial(initializers.INITIALIZERS[kind], nonlinearity=nonlinearity)
+        return functools.partial(initializers.INITIALIZERS[kind], nonlinearity=nonlinearity,
+                                 pieces=pieces)
     if name in ("xavier_uniform", "xavier_normal"):
-        gain = initializers.gain(nonlinearity) if activation else 1.0
-        return functools.partial(initializers.INITIALIZERS[name], gain=gain)
+        g = initializers.gain(nonlinearity, pieces=pieces) if activation else 1.0
+        return functools.partial(initializers.INITIALIZERS[name], gain=g)
     if name == "uniform":
         return lambda shape, rng: initializers.uniform(shape, 1.0 / math.sqrt(shape[0]), rng)
     raise ValueError(f"unknown init {name!r}")
 
 
-def build_network(n_in: int, n_out: int, hidden: list[int], activation: str,
-                  dropout: float, init: str, seed: int, device: Device) -> nn.Sequential:
+def _unit(activation: str, size: int, pieces: int, device: Device) -> nn.Module:
+    if activation == "prelu":
+        return nn.PReLU(size, device=device)
+    if activation == "maxout":
+        return nn.Maxout(pieces)
+    return nn.ACTIVATIONS[activation]()
+
+
+def build_network(n_in: int, n_classes: int, config, device: Device) -> nn.Sequential:
+    """The network of an :class:`MLPConfig` (or its dict) for ``n_in`` features and
+    ``n_classes`` classes (1 for regression)."""
+    c = config if isinstance(config, dict) else config.to_dict()
+    activation, seed = c["activation"], c["seed"]
+    pieces = c.get("maxout") or 1
     host_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1A7]))
     layers: list[nn.Module] = []
     width = n_in
-    for size in hidden:
-        layers.append(nn.Linear(width, size, init=_initializer(init, activation),
+    for size in c["hidden"]:
+        layers.append(nn.Linear(width, size * pieces,
+                                init=_initializer(c["init"], activation, max(pieces, 2)),
                                 rng=host_rng, device=device))
-        layers.append(nn.ACTIVATIONS[activation]())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout, rng=device.rng(seed)))
+        layers.append(_unit(activation, size, pieces, device))
+        if c["dropout"]:
+            layers.append(nn.Dropout(c["dropout"], rng=device.rng(seed)))
         width = size
-    layers.append(nn.Linear(width, n_out, init=_initializer(init, None), rng=host_rng,
+    n_out = make_head(c["task"], c.get("output", "softmax")).outputs(n_classes)
+    layers.append(nn.Linear(width, n_out, init=_initializer(c["init"], None), rng=host_rng,
                             device=device))
     return nn.Sequential(*layers)
 

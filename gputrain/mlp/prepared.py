@@ -1,6 +1,7 @@
 """A training table made ready for the loop: standardised features and targets on the device.
 
-The feature matrix is read once (float32), standardised in place with the training rows'
+The feature matrix is read once (float32), encoded (imputation, one-hot categories:
+:mod:`gputrain.mlp.encode`), standardised in place with the training rows'
 statistics and handed to the device (no copy on the CPU; on a GPU the host copy is dropped
 once the device has it). Targets are class indices (int32) for classification, or the
 standardised target (float32, shape (rows, 1)) for regression; the statistics, classes and
@@ -15,9 +16,10 @@ from types import ModuleType
 import numpy as np
 
 from gputrain.backend import Device, to_device
-from gputrain.errors import GputrainError
-from gputrain.mlp.config import MLPConfig
-from gputrain.mlp.data import read_table
+from gputrain.errors import GputrainError, OptionError
+from gputrain.mlp.config import MLPConfig, auto_val_split
+from gputrain.mlp.data import Table, read_table
+from gputrain.mlp.encode import Encoder
 from gputrain.mlp.preprocess import (
     encode_classes,
     fit_classes,
@@ -43,6 +45,7 @@ class PreparedData:
     std: np.ndarray
     target_mean: float = 0.0
     target_std: float = 1.0
+    encoder: Encoder | None = None
 
     @property
     def xp(self) -> ModuleType:
@@ -63,22 +66,39 @@ class PreparedData:
     def fingerprint(self) -> dict:
         return {"rows": self.rows, "features": self.feature_names, "classes": self.classes,
                 "mean": self.mean.tolist(), "std": self.std.tolist(),
-                "target_mean": self.target_mean, "target_std": self.target_std}
+                "target_mean": self.target_mean, "target_std": self.target_std,
+                "encoder": self.encoder.to_dict() if self.encoder else None}
 
 
-def prepare_data(config: MLPConfig, device: Device, saved_state: dict | None) -> PreparedData:
-    table = read_table(config.data, config.features, config.label)
+def prepare_data(config: MLPConfig, device: Device, saved_state: dict | None,
+                 table: Table | None = None) -> PreparedData:
+    """``table``: an in-memory table (numeric features, NaN for missing values) instead of
+    reading ``config.data``."""
+    if table is None:
+        table = read_table(config.data, config.features, config.label, categorical=True,
+                           missing=config.impute)
     where = table.path
     saved = saved_state["data"] if saved_state else None
+    val_split = auto_val_split(table.rows) if config.val_split is None else config.val_split
+    train_rows, val_rows = split_rows(table.rows, val_split, config.seed)
+    subset = train_rows if len(val_rows) else None
+    if saved and saved.get("encoder"):
+        encoder = Encoder.from_dict(saved["encoder"])
+    else:
+        encoder = Encoder.fit(table, subset, config.impute, config.max_categories,
+                              table.feature_names + list(table.categorical))
+    table.features = encoder.transform(table)
+    table.feature_names, table.categorical = encoder.names, {}
     if saved and (saved["rows"] != table.rows or saved["features"] != table.feature_names):
         raise GputrainError(f"--resume: {where} has {table.rows} rows x "
                             f"{len(table.feature_names)} features, the checkpoint was trained "
                             f"on {saved['rows']} x {len(saved['features'])}")
-    train_rows, val_rows = split_rows(table.rows, config.val_split, config.seed)
-    subset = train_rows if len(val_rows) else None
     classes, target_mean, target_std = None, 0.0, 1.0
     if config.task == "classify":
         classes = saved["classes"] if saved else fit_classes(table.labels, where)
+        if config.output == "sigmoid" and len(classes) != 2:
+            raise OptionError("output", f"--output-unit sigmoid: the label has {len(classes)} "
+                              "classes; a sigmoid output is for two (use the default softmax)")
         targets = encode_classes(table.labels, classes, where).astype(np.int32)
     else:
         targets = regression_targets(table.labels, where)
@@ -111,4 +131,5 @@ def prepare_data(config: MLPConfig, device: Device, saved_state: dict | None) ->
         std=std,
         target_mean=target_mean,
         target_std=target_std,
+        encoder=encoder,
     )

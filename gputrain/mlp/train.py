@@ -9,8 +9,13 @@ moments, shuffling and dropout masks as an uninterrupted run (on a GPU, a run st
 the middle of an epoch re-seeds dropout for the rest of that epoch, because CuPy's
 generator state cannot be saved).
 
-Early stopping watches the validation loss; the saved model (``weights.npz``) always holds
-the weights of the best validation epoch (the last epoch when there is no validation split).
+``--epochs`` is a cap: training stops once the monitored loss (the validation loss, or the
+training loss without a validation split) has not improved by more than ``--tol`` for
+``--patience`` epochs in a row (scikit-learn's ``tol`` / ``n_iter_no_change``). The saved
+model (``weights.npz``) holds the weights of the best validation epoch (the last epoch when
+there is no validation split). The automatic validation split, batch size and dropout
+(``config.resolve_auto``) are fixed at the start of a run from the table's size and saved
+with its config.
 
 Under ``mpiexec -n N`` the run is data-parallel (:mod:`gputrain.mlp.dataparallel`): every
 rank trains a shard of each batch and the ranks sum their gradients once per step; rank 0
@@ -23,22 +28,23 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from gputrain import distributed
-from gputrain.autograd import Tensor, ops
+from gputrain.autograd import Tensor
 from gputrain.backend import Device
 from gputrain.errors import GputrainError
 from gputrain.events import EventLog
 from gputrain.mlp import checkpoint as ckpt
-from gputrain.mlp.config import MLPConfig
+from gputrain.mlp.config import MLPConfig, resolve_auto
 from gputrain.mlp.curves import plot_learning_curves
-from gputrain.mlp.data import check_data_file
+from gputrain.mlp.data import Table, check_data_file
 from gputrain.mlp.dataparallel import GradientBucket
 from gputrain.mlp.evaluate import evaluate_file, score
+from gputrain.mlp.heads import make_head
 from gputrain.mlp.model import build_network, dropout_layers
 from gputrain.mlp.prepared import PreparedData, prepare_data
 from gputrain.optim import make_optimizer, make_schedule
@@ -56,6 +62,7 @@ class TrainResult:
     stopped: bool = False
     early_stopped: bool = False
     test_metrics: dict | None = None
+    model: tuple | None = None  # (meta, weights, mean, std) of a run without out_dir
 
     def summary_lines(self) -> list[str]:
         lines = []
@@ -89,7 +96,7 @@ class LoopState:
     loss_sum: float = 0.0
     correct: int = 0
     seen: int = 0
-    best_val_loss: float | None = None
+    best_val_loss: float | None = None  # the monitored loss (training loss without validation)
     best_epoch: int | None = None
     bad_epochs: int = 0
     early_stopped: bool = False
@@ -107,24 +114,32 @@ def _permutation(rng, n: int, xp):
 
 
 def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool = False,
-              progress: bool = True, stop=None) -> TrainResult:
-    """Train (or continue) the run described by ``config``; see the module docstring."""
-    config.validate()
+              progress: bool = True, stop=None, table: Table | None = None,
+              plot: bool = True) -> TrainResult:
+    """Train (or continue) the run described by ``config``; see the module docstring.
+
+    ``table``: train on this in-memory table instead of reading ``config.data`` (the
+    estimator API); ``plot=False`` skips the learning-curve PNG. With ``config.out_dir``
+    None nothing is written (no checkpoint, no resume) and the best model comes back in
+    ``TrainResult.model``.
+    """
+    config = replace(config).validate()
     if config.test:  # before training, not after it
         check_data_file(config.test)
-    out = Path(config.out_dir)
+    out = Path(config.out_dir) if config.out_dir else None
     comm = distributed.world()
     device = comm.device(device)
     progress = progress and comm.is_root
     events_path = events_path if comm.is_root else None
     with EventLog(events_path) as events, _stopper(stop) as stop, device.activate():
         saved = ckpt.load_checkpoint(out) if resume else None
-        if saved is None and (out / ckpt.CHECKPOINT_FILE).exists():
+        if saved is None and out and (out / ckpt.CHECKPOINT_FILE).exists():
             raise GputrainError(f"{out} already holds a run; continue it with --resume "
                                 f"{out} or choose another -o")
-        data = prepare_data(config, device, saved[0] if saved else None)
-        network = build_network(data.n_in, data.n_out, config.hidden, config.activation,
-                                config.dropout, config.init, config.seed, device)
+        data = prepare_data(config, device, saved[0] if saved else None, table=table)
+        if not saved:
+            config = resolve_auto(config, data.n_train, data.rows)
+        network = build_network(data.n_in, data.n_out, config, device)
         optimizer = make_optimizer(config.optimizer, network.parameters(), lr=config.lr,
                                    weight_decay=config.l2)
         schedule = make_schedule(config.lr_schedule, optimizer, **_schedule_args(config))
@@ -139,10 +154,12 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
                      GradientBucket(comm, network.parameters(), data.xp))
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked, not warned
             stopped = loop.run()
-        result = TrainResult(str(out), config.task, state.history, state.best_epoch,
-                             stopped=stopped, early_stopped=state.early_stopped)
-        if not stopped and state.history and comm.is_root:
-            plot_learning_curves(state.history, out / ckpt.CURVES_FILE)
+        result = TrainResult(str(out or ""), config.task, state.history, state.best_epoch,
+                             stopped=stopped, early_stopped=state.early_stopped,
+                             model=loop.best)
+        if not stopped and state.history and comm.is_root and out:
+            if plot:
+                plot_learning_curves(state.history, out / ckpt.CURVES_FILE)
             if config.test:  # only rank 0: the others would not wait for its model files
                 result.test_metrics = evaluate_file(out, config.test, device)
         events.emit("done", stopped=stopped, epochs=state.epoch, best_epoch=state.best_epoch,
@@ -192,6 +209,7 @@ class _Loop:
         self.progress, self.bucket, self.comm = progress, bucket, bucket.comm
         self.batches = -(-data.n_train // config.batch_size)
         self.xp = data.xp
+        self.best = None  # (meta, weights, mean, std) when nothing is written to disk
 
     def run(self) -> bool:
         """Train until the last epoch, early stopping or a stop request (returns True)."""
@@ -226,12 +244,11 @@ class _Loop:
         correct = xp.asarray(s.correct, dtype=xp.int64)
         seen = s.seen
         bar.set_description(f"epoch {s.epoch + 1}/{c.epochs}")
-        classify = c.task == "classify"
-        loss_fn = ops.softmax_cross_entropy if classify else ops.mse
+        head = make_head(c.task, c.output)
         self.net.train()
         for b in range(s.batch, self.batches):
             picked = order[b * c.batch_size:(b + 1) * c.batch_size]
-            loss_sum, correct = self._step(picked, loss_fn, classify, loss_sum, correct)
+            loss_sum, correct = self._step(picked, head, loss_sum, correct)
             seen += len(picked)
             bar.update(1)
             if self._stop_agreed(b):
@@ -248,18 +265,18 @@ class _Loop:
         finished = s.epoch >= c.epochs or s.early_stopped
         return self._stop_agreed(None) and not finished
 
-    def _step(self, picked, loss_fn, classify, loss_sum, correct):
+    def _step(self, picked, head, loss_sum, correct):
         """One optimizer step on the batch ``picked``; returns the updated tallies."""
         d = self.d
         if self.comm.size == 1:
             rows = picked if d.train_rows is None else d.train_rows[picked]
             out, y = self.net(Tensor(d.features[rows])), d.targets[rows]
-            loss = loss_fn(out, y)
+            loss = head.loss(out, y)
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
-            if classify:
-                correct += (out.data.argmax(axis=1) == y).sum()
+            if head.classify:
+                correct += (head.predicted(out.data) == y).sum()
             return loss_sum + loss.data * len(rows), correct
         mine = self.bucket.shard(picked)
         self.opt.zero_grad()
@@ -267,10 +284,10 @@ class _Loop:
         if len(mine):
             rows = mine if d.train_rows is None else d.train_rows[mine]
             out, y = self.net(Tensor(d.features[rows])), d.targets[rows]
-            loss = loss_fn(out, y)
+            loss = head.loss(out, y)
             loss.backward()
             loss_value = loss.data
-            hits = (out.data.argmax(axis=1) == y).sum() if classify else None
+            hits = (head.predicted(out.data) == y).sum() if head.classify else None
         batch_loss, batch_correct = self.bucket.reduce(len(picked), len(mine), loss_value, hits)
         self.opt.step()
         return loss_sum + batch_loss, correct + batch_correct.astype(correct.dtype)
@@ -304,7 +321,7 @@ class _Loop:
         record = {"epoch": s.epoch + 1, **train}
         if d.n_val:
             val = score(self.net, d.features, d.targets, d.val_rows, c.task,
-                        target_std=d.target_std)
+                        target_std=d.target_std, output=c.output)
             record.update({f"val_{k}": v for k, v in val.items()})
         record.update(lr=self.opt.lr, seconds=round(seconds, 3),
                       cpu_seconds=round(cpu_seconds, 3))
@@ -312,17 +329,21 @@ class _Loop:
         s.epoch += 1
         s.batch, s.rng, s.loss_sum, s.correct, s.seen = 0, None, 0.0, 0, 0
         self.schedule.step()
-        improved = not d.n_val or s.best_val_loss is None or record["val_loss"] < s.best_val_loss
-        if improved:
-            s.best_epoch, s.bad_epochs = s.epoch, 0
-            s.best_val_loss = record.get("val_loss")
-            if self.comm.is_root:
-                ckpt.save_model(c.out_dir, self._meta(), self.net.state_dict(), d.mean, d.std)
-        else:
+        # the monitored loss, in standardised units for regression (--tol is unit-free)
+        monitored = record["val_loss" if d.n_val else "loss"] / d.target_std ** 2
+        best = s.best_val_loss
+        if best is not None and monitored >= best - c.tol:  # no progress by more than tol
             s.bad_epochs += 1
             s.early_stopped = _early_stop_due(c, s)
+        else:
+            s.bad_epochs = 0
+        if best is None or monitored < best:
+            s.best_val_loss = monitored
+        if best is None or monitored < best or not d.n_val:  # no validation: the last epoch
+            s.best_epoch = s.epoch
+            self._save_model()
         self._save_checkpoint()
-        if self.comm.is_root:
+        if self.comm.is_root and c.out_dir:
             ckpt.write_metrics(c.out_dir, s.history)
         self.events.emit("epoch", epoch=s.epoch, loss=record["loss"],
                          val_loss=record.get("val_loss"), accuracy=record.get("accuracy"),
@@ -335,17 +356,25 @@ class _Loop:
 
             tqdm.write(f"epoch {s.epoch}/{c.epochs}: {_fmt(record)} ({seconds:.2f} s)")
 
+    def _save_model(self) -> None:
+        d = self.d
+        if not self.c.out_dir:
+            self.best = (self._meta(), self.net.state_dict(), d.mean, d.std)
+        elif self.comm.is_root:
+            ckpt.save_model(self.c.out_dir, self._meta(), self.net.state_dict(), d.mean, d.std)
+
     def _meta(self) -> dict:
         d = self.d
         return {"config": self.c.to_dict(), "task": self.c.task, "label": self.c.label,
                 "features": d.feature_names, "classes": d.classes, "n_in": d.n_in,
+                "encoder": d.encoder.to_dict() if d.encoder else None,
                 "n_out": d.n_out, "target_mean": d.target_mean, "target_std": d.target_std,
                 "best_epoch": self.s.best_epoch,
                 "metrics": self.s.history[-1] if self.s.history else None}
 
     def _save_checkpoint(self) -> None:
         s = self.s
-        if not self.comm.is_root:  # the ranks' weights are identical: rank 0 writes them
+        if not self.comm.is_root or not self.c.out_dir:  # rank 0 writes the ranks' weights
             return
         state = {"config": self.c.to_dict(), "loop": vars(s), "schedule":
                  self.schedule.state_dict(), "data": self.d.fingerprint()}

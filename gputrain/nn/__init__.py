@@ -6,11 +6,25 @@
 """
 
 from gputrain.nn import init
-from gputrain.nn.activations import ACTIVATIONS, Hardtanh, LeakyReLU, ReLU, Sigmoid, Tanh
+from gputrain.nn.activations import (
+    ACTIVATIONS,
+    ELU,
+    Abs,
+    Cos,
+    Hardtanh,
+    LeakyReLU,
+    Maxout,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
 from gputrain.nn.layers import Dropout, Embedding, Linear
 from gputrain.nn.module import Module, Parameter, Sequential
 
 __all__ = [
-    "ACTIVATIONS", "Dropout", "Embedding", "Hardtanh", "LeakyReLU", "Linear", "Module",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "init",
+    "ACTIVATIONS", "ELU", "Abs", "Cos", "Dropout", "Embedding", "Hardtanh", "LeakyReLU",
+    "Linear", "Maxout", "Module", "PReLU", "Parameter", "ReLU", "Sequential", "Sigmoid",
+    "Softplus", "Tanh", "init",
 ]

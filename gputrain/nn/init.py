@@ -14,6 +14,7 @@ import numpy
 
 from gputrain.backend import DEFAULT_DTYPE
 
+PRELU_SLOPE = 0.25  # PReLU's starting slope (He et al. 2015)
 GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0),
          "hardtanh": 1.0}
 
@@ -27,11 +28,48 @@ def fans(shape) -> tuple[int, int]:
     return shape[0] * field, shape[1] * field
 
 
-def gain(nonlinearity: str = "relu", slope: float = 0.01) -> float:
-    """The recommended gain for a non-linearity (leaky_relu: sqrt(2 / (1 + slope^2));
-    hardtanh: 1, it is the identity on [-1, 1])."""
+# Units without a textbook gain get He's rule: the gain that keeps the second moment of
+# the next layer's input at 1 for unit-variance pre-activations, 1 / sqrt(E[f(z)^2]) with
+# z ~ N(0, 1) (for relu that is sqrt(2), He's own). Computed by quadrature.
+MOMENT_UNITS = {
+    "softplus": lambda z: numpy.logaddexp(0.0, z),
+    "elu": lambda z: numpy.where(z > 0, z, numpy.expm1(numpy.minimum(z, 0))),
+    "abs": numpy.abs,
+    "cos": numpy.cos,
+}
+
+
+def _normal_grid():
+    z = numpy.linspace(-12.0, 12.0, 48001)
+    return z, numpy.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * (z[1] - z[0])
+
+
+def moment_gain(fn) -> float:
+    """1 / sqrt(E[fn(z)^2]) for z ~ N(0, 1)."""
+    z, weight = _normal_grid()
+    return float(1.0 / math.sqrt(numpy.sum(fn(z) ** 2 * weight)))
+
+
+def maxout_gain(pieces: int) -> float:
+    """1 / sqrt(E[max(z_1..z_k)^2]) for k independent N(0, 1) pieces (1 for k = 2)."""
+    z, weight = _normal_grid()
+    cdf = 0.5 * (1.0 + numpy.vectorize(math.erf)(z / math.sqrt(2.0)))
+    density = pieces * cdf ** (pieces - 1) * weight  # of the largest of k normals
+    return float(1.0 / math.sqrt(numpy.sum(z * z * density)))
+
+
+def gain(nonlinearity: str = "relu", slope: float = 0.01, pieces: int = 2) -> float:
+    """The recommended gain for a non-linearity (leaky_relu and prelu: sqrt(2 / (1 +
+    slope^2)), prelu's slope starting at 0.25; hardtanh: 1, it is the identity on [-1, 1];
+    softplus, elu, abs, cos and maxout with ``pieces``: He's second-moment rule above)."""
     if nonlinearity == "leaky_relu":
         return math.sqrt(2.0 / (1.0 + slope * slope))
+    if nonlinearity == "prelu":
+        return math.sqrt(2.0 / (1.0 + PRELU_SLOPE ** 2))
+    if nonlinearity == "maxout":
+        return maxout_gain(pieces)
+    if nonlinearity in MOMENT_UNITS:
+        return moment_gain(MOMENT_UNITS[nonlinearity])
     if nonlinearity not in GAINS:
         raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
     return GAINS[nonlinearity]
@@ -70,17 +108,18 @@ def xavier_normal(shape, rng=None, gain: float = 1.0, dtype=DEFAULT_DTYPE):
 
 
 def kaiming_uniform(shape, rng=None, nonlinearity: str = "relu", slope: float = 0.01,
-                    dtype=DEFAULT_DTYPE):
+                    dtype=DEFAULT_DTYPE, pieces: int = 2):
     """He uniform: U(-a, a), a = gain * sqrt(3 / fan_in) (variance gain^2 / fan_in)."""
     fan_in, _ = fans(shape)
-    return uniform(shape, gain(nonlinearity, slope) * math.sqrt(3.0 / fan_in), rng, dtype)
+    a = gain(nonlinearity, slope, pieces) * math.sqrt(3.0 / fan_in)
+    return uniform(shape, a, rng, dtype)
 
 
 def kaiming_normal(shape, rng=None, nonlinearity: str = "relu", slope: float = 0.01,
-                   dtype=DEFAULT_DTYPE):
+                   dtype=DEFAULT_DTYPE, pieces: int = 2):
     """He normal: N(0, std^2), std = gain / sqrt(fan_in)."""
     fan_in, _ = fans(shape)
-    return normal(shape, gain(nonlinearity, slope) / math.sqrt(fan_in), rng, dtype)
+    return normal(shape, gain(nonlinearity, slope, pieces) / math.sqrt(fan_in), rng, dtype)
 
 
 INITIALIZERS = {

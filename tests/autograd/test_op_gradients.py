@@ -92,7 +92,8 @@ def test_shape_ops(fn):
 
 @pytest.mark.parametrize("op,low,high", [(ops.exp, -3, 3), (ops.log, 0.1, 5), (ops.sin, -4, 4),
                                          (ops.cos, -4, 4), (ops.tanh, -3, 3),
-                                         (ops.sigmoid, -6, 6)])
+                                         (ops.sigmoid, -6, 6), (ops.softplus, -30, 30),
+                                         (ops.softplus, -3, 3)])
 def test_smooth_elementwise(op, low, high):
     assert gradcheck(op, [rand(3, 5, low=low, high=high)]) < 1e-6
 
@@ -105,6 +106,46 @@ def test_leaky_relu(slope):
 
 def test_relu():
     assert gradcheck(ops.relu, [away_from(rand(4, 5), [0.0])]) < 1e-6
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_elu(alpha):
+    x = away_from(rand(4, 5), [0.0])
+    assert gradcheck(lambda t: ops.elu(t, alpha), [x]) < 1e-6
+
+
+def test_abs():
+    assert gradcheck(ops.abs, [away_from(rand(4, 5), [0.0])]) < 1e-6
+
+
+@pytest.mark.parametrize("slope_shape", [(5,), (), (4, 5)], ids=str)
+def test_prelu_gradient_for_input_and_learned_slope(slope_shape):
+    x = away_from(rand(4, 5), [0.0])
+    assert gradcheck(ops.prelu, [x, rand(*slope_shape, low=0.05, high=0.5)]) < 1e-6
+
+
+@pytest.mark.parametrize("pieces", [2, 3])
+def test_maxout(pieces):
+    x = rand(4, 3 * pieces)
+    # keep the pieces of every unit apart, so that no small step changes the winner
+    x += np.arange(x.shape[1]) % pieces * 0.3
+    y = ops.maxout(x, pieces).data
+    np.testing.assert_array_equal(y, x.reshape(4, 3, pieces).max(axis=-1))
+    assert gradcheck(lambda t: ops.maxout(t, pieces), [x]) < 1e-6
+
+
+def test_maxout_rejects_a_width_that_is_not_a_multiple():
+    with pytest.raises(ValueError, match="multiple of 4 pieces"):
+        ops.maxout(rand(2, 6), 4)
+
+
+def test_new_units_forward_values():
+    x = np.array([-50.0, -1.0, 0.0, 2.0, 50.0])
+    np.testing.assert_allclose(ops.softplus(x).data, np.log1p(np.exp(x)), rtol=1e-12)
+    np.testing.assert_allclose(ops.elu(x).data, np.where(x > 0, x, np.exp(x) - 1), rtol=1e-12)
+    np.testing.assert_array_equal(ops.abs(x).data, np.abs(x))
+    np.testing.assert_array_equal(ops.prelu(x, np.full(5, 0.25)).data,
+                                  np.where(x > 0, x, 0.25 * x))
 
 
 def test_hardtanh():

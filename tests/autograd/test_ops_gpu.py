@@ -42,6 +42,11 @@ CASES = {
     "softmax": (ops.softmax, [X]),
     "log_softmax": (lambda t: ops.log_softmax(t, axis=0), [X]),
     "mse": (ops.mse, [X, POS]),
+    "softplus": (ops.softplus, [X]),
+    "elu": (ops.elu, [X]),
+    "abs": (ops.abs, [X]),
+    "prelu": (ops.prelu, [X, R.uniform(0.1, 0.4, 4)]),
+    "maxout": (lambda t: ops.maxout(t, 2), [X]),
 }
 
 

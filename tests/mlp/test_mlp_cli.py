@@ -52,7 +52,8 @@ def test_train_eval_predict_classify(tmp_path, capsys, parquet_file, tables):
     test = tables.write(tables.make(rows=120, seed=4), tmp_path / "test.feather")
     code, out, _ = run(capsys, "mlp", "eval", model, test, "--json", "--device", "cpu")
     metrics = json.loads(out)
-    assert code == 0 and set(metrics) == {"accuracy", "loss", "rows"}
+    assert code == 0 and set(metrics) == {"accuracy", "loss", "rows", "precision", "recall", "f1",
+                                          "roc_auc"}
     assert metrics["rows"] == 120 and metrics["accuracy"] > 0.6 and metrics["loss"] > 0
 
     code, out, _ = run(capsys, "mlp", "eval", model, test)
@@ -84,7 +85,7 @@ def test_regress_eval_and_predict(tmp_path, capsys, parquet_file):
     assert code == 0
     code, out, _ = run(capsys, "mlp", "eval", model, parquet_file, "--json")
     metrics = json.loads(out)
-    assert set(metrics) == {"loss", "rmse", "rows"}
+    assert set(metrics) == {"loss", "rmse", "r2", "rows"}
     assert metrics["rmse"] == pytest.approx(metrics["loss"] ** 0.5)
     preds = tmp_path / "p.csv"
     assert run(capsys, "mlp", "predict", model, parquet_file, "-o", preds)[0] == 0
@@ -119,11 +120,11 @@ def test_bad_data_gets_one_line(tmp_path, capsys, parquet_file, bad_files):
                                           "-o", out)
     assert "no feature column 'f9'" in fails(capsys, *train, parquet_file, "--label", "animal",
                                              "--features", "f0,f9", "-o", out)
-    text = bad_files("text.parquet", {"y": [0, 1], "word": ["a", "b"]})
-    assert "'word' is not numeric" in fails(capsys, *train, text, "--label", "y", "-o", out)
+    lists = bad_files("lists.parquet", {"y": [0, 1], "word": [[1], [2]]})
+    assert "'word' is not numeric" in fails(capsys, *train, lists, "--label", "y", "-o", out)
     nan = bad_files("nan.parquet", {"y": [0, 1, 1], "x": [1.0, 2.0, float("nan")]})
     assert "column 'x' has NaN at row 2" in fails(capsys, *train, nan, "--label", "y",
-                                                  "-o", out)
+                                                  "--no-impute", "-o", out)
     inf = bad_files("inf.parquet", {"y": [0, 1, 1], "x": [1.0, float("inf"), 2.0]})
     assert "column 'x' has inf at row 1" in fails(capsys, *train, inf, "--label", "y",
                                                   "-o", out)

@@ -20,15 +20,20 @@ def run(data, out, **kw):
     return train_mlp(cfg, CPU, progress=False).history
 
 
+def _cfg(activation, init):
+    return MLPConfig(data="", label="y", out_dir="", hidden=[50], activation=activation,
+                     dropout=0.0, init=init, seed=1).validate()
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("init", INITS)
 def test_activation_and_init_build_sensible_weights(activation, init):
-    net = build_network(100, 3, [50], activation, 0.0, init, seed=1, device=CPU)
+    net = build_network(100, 3, _cfg(activation, init), CPU)
     weight = net.parameters()[0].data
     # every scheme keeps the first layer's weights around 1/sqrt(fan_in) in scale
     assert 0.02 < float(weight.std()) < 0.3, (activation, init, weight.std())
     assert np.all(net.parameters()[1].data == 0)  # biases start at zero
-    again = build_network(100, 3, [50], activation, 0.0, init, seed=1, device=CPU)
+    again = build_network(100, 3, _cfg(activation, init), CPU)
     np.testing.assert_array_equal(weight, again.parameters()[0].data)
 
 

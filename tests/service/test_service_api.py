@@ -100,7 +100,7 @@ def test_unknown_ids_are_404_and_finished_jobs_cannot_be_cancelled(api, table, w
     assert api.get("/jobs/nope/artifacts").status_code == 404
     assert api.get("/models/nope/neighbors", params={"word": "a"}).status_code == 404
     assert api.get("/jobs", params={"state": "sleeping"}).status_code == 422
-    slow = {"label": "label", "epochs": 100000, "hidden": "8", "val_split": 0,
+    slow = {"label": "label", "epochs": 100000, "patience": 0, "hidden": "8", "val_split": 0,
             "batch_size": 4}
     running = api.post("/jobs", json={"kind": "mlp", "input": table, "params": slow}).json()
     queued = api.post("/jobs", json={"kind": "mlp", "input": table, "params": slow}).json()

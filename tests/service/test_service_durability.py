@@ -142,7 +142,7 @@ def test_a_second_signal_exits_at_once_and_the_job_runs_again_later(start_server
     with server.client() as api:
         api.put("/inputs/t.csv", content=make_table(tmp_path / "t.csv", rows=200).read_bytes())
         job_id = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": {
-            "label": "label", "epochs": 100000, "hidden": "4"}}).json()["id"]
+            "label": "label", "epochs": 100000, "patience": 0, "hidden": "4"}}).json()["id"]
         waiter(lambda: api.get(f"/jobs/{job_id}").json()["progress"] > 0, 60, "progress")
     db = sqlite3.connect(data / "jobs.sqlite3")
     trainer_pid = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]

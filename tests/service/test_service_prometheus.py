@@ -26,7 +26,8 @@ def test_prometheus_scrapes_build_info_and_job_counts(start_server, tmp_path, wa
     with server.client() as api:  # one job in the store: a cancelled one
         api.put("/inputs/t.csv", content=make_table(tmp_path / "t.csv").read_bytes())
         job = api.post("/jobs", json={"kind": "mlp", "input": "t.csv",
-                                      "params": {"label": "label", "epochs": 100000}}).json()
+                                      "params": {"label": "label", "epochs": 100000,
+                                                 "patience": 0}}).json()
         api.post(f"/jobs/{job['id']}/cancel")
     target = server.url.removeprefix("http://")
     config = tmp_path / "prometheus.yml"

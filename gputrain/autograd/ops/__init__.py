@@ -8,13 +8,18 @@ by family; importing this package also attaches the Python operators to ``Tensor
 
 from gputrain.autograd.ops import operators as _operators
 from gputrain.autograd.ops.activations import (
+    abs,
     dropout,
+    elu,
     hardtanh,
     leaky_relu,
     log_softmax,
+    maxout,
+    prelu,
     relu,
     sigmoid,
     softmax,
+    softplus,
     stable_sigmoid,
     tanh,
 )
@@ -36,8 +41,9 @@ from gputrain.autograd.ops.shape import getitem, reshape, transpose
 _operators.attach()
 
 __all__ = [
-    "add", "cos", "div", "dropout", "embedding", "exp", "getitem", "hardtanh", "leaky_relu",
-    "log", "log_softmax", "matmul", "mean", "mse", "mul", "neg", "pow", "relu", "reshape",
+    "abs", "add", "cos", "div", "dropout", "elu", "embedding", "exp", "getitem", "hardtanh",
+    "leaky_relu", "log", "log_softmax", "matmul", "maxout", "mean", "mse", "mul", "neg", "pow",
+    "prelu", "relu", "reshape", "softplus",
     "sigmoid", "sigmoid_bce_backward", "sigmoid_bce_forward", "sigmoid_bce_with_logits",
     "sin", "softmax", "softmax_cross_entropy", "softmax_xent_backward",
     "softmax_xent_forward", "stable_sigmoid", "sub", "sum", "tanh", "transpose",

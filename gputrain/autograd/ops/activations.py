@@ -1,10 +1,11 @@
-"""Activation primitives (relu, leaky_relu, sigmoid, tanh, hardtanh, softmax, log_softmax)
-and dropout (a multiplication by a constant random mask).
+"""Activation primitives (relu, leaky_relu, sigmoid, tanh, hardtanh, softplus, elu, abs,
+prelu, maxout, softmax, log_softmax) and dropout (a multiplication by a constant random
+mask). ``cos`` is in :mod:`elementwise`.
 """
 
 from __future__ import annotations
 
-from gputrain.autograd.tensor import Function, Tensor
+from gputrain.autograd.tensor import Function, Tensor, unbroadcast
 from gputrain.autograd.tensor import array_module as _xp
 
 
@@ -68,6 +69,78 @@ class Hardtanh(Function):
         return gy * self.mask
 
 
+class Softplus(Function):
+    """log(1 + e^x), stable for any x: max(x, 0) + log1p(exp(-|x|))."""
+
+    def forward(self, x):
+        xp = _xp(x)
+        self.x = x
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * stable_sigmoid(self.x)
+
+
+class Elu(Function):
+    """x for x > 0, alpha * (e^x - 1) otherwise."""
+
+    alpha: float = 1.0
+
+    def forward(self, x):
+        xp = _xp(x)
+        self.mask = x > 0
+        self.neg = self.alpha * xp.expm1(xp.minimum(x, 0))
+        return xp.where(self.mask, x, self.neg)
+
+    def backward(self, gy):
+        return _xp(gy).where(self.mask, gy, gy * (self.neg + self.alpha))
+
+
+class Abs(Function):
+    """Absolute-value rectification |x| (the gradient at 0 is taken as 0)."""
+
+    def forward(self, x):
+        self.sign = _xp(x).sign(x)
+        return _xp(x).abs(x)
+
+    def backward(self, gy):
+        return gy * self.sign
+
+
+class Prelu(Function):
+    """Parametric ReLU: x for x > 0, slope * x otherwise; ``slope`` is a learned tensor
+    that broadcasts against x (one slope per unit: shape (units,))."""
+
+    def forward(self, x, slope):
+        self.x, self.slope, self.mask = x, slope, x > 0
+        return _xp(x).where(self.mask, x, x * slope)
+
+    def backward(self, gy):
+        xp = _xp(gy)
+        gx = xp.where(self.mask, gy, gy * self.slope) if self.needs_grad[0] else None
+        gs = (unbroadcast(xp.where(self.mask, 0, gy * self.x), self.slope.shape)
+              if self.needs_grad[1] else None)
+        return gx, gs
+
+
+class Maxout(Function):
+    """Maxout units: the last axis holds ``units * pieces`` values, unit j's pieces at
+    j*pieces ... j*pieces + pieces - 1; each unit outputs the largest of its pieces and
+    the gradient goes to that piece alone (the first one on a tie)."""
+
+    pieces: int = 2
+
+    def forward(self, x):
+        xp = _xp(x)
+        grouped = x.reshape(x.shape[:-1] + (x.shape[-1] // self.pieces, self.pieces))
+        self.shape = x.shape
+        self.winner = xp.arange(self.pieces) == grouped.argmax(axis=-1)[..., None]
+        return grouped.max(axis=-1)
+
+    def backward(self, gy):
+        return (gy[..., None] * self.winner).reshape(self.shape)
+
+
 class Softmax(Function):
     axis: int = -1
 
@@ -115,6 +188,29 @@ def tanh(x) -> Tensor:
 
 def hardtanh(x, low: float = -1.0, high: float = 1.0) -> Tensor:
     return Hardtanh.apply(x, low=low, high=high)
+
+
+def softplus(x) -> Tensor:
+    return Softplus.apply(x)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    return Elu.apply(x, alpha=alpha)
+
+
+def abs(x) -> Tensor:
+    return Abs.apply(x)
+
+
+def prelu(x, slope) -> Tensor:
+    return Prelu.apply(x, slope)
+
+
+def maxout(x, pieces: int) -> Tensor:
+    if pieces < 1 or x.shape[-1] % pieces:
+        raise ValueError(f"maxout: the last axis ({x.shape[-1]}) is not a multiple of "
+                         f"{pieces} pieces")
+    return Maxout.apply(x, pieces=pieces)
 
 
 def softmax(x, axis: int = -1) -> Tensor:
