@@ -13,7 +13,8 @@ pytestmark = needs_mpi
 
 # batches of 25 split 12/13 between two ranks: the weighting of unequal shards matters
 ARGS = ["--label", "animal", "--hidden", "16,8", "--epochs", "3", "--batch-size", "25",
-        "--dropout", "0", "--optimizer", "adam", "--lr", "0.01", "--seed", "3", "--quiet"]
+        "--dropout", "0", "--val-split", "0.1", "--optimizer", "adam", "--lr", "0.01",
+        "--seed", "3", "--quiet"]
 
 
 def test_two_ranks_equal_one_process(tmp_path):
