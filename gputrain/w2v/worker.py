@@ -33,7 +33,7 @@ from gputrain.w2v.shared import (
     SharedState,
     StateSpec,
 )
-from gputrain.w2v.step import cbow_step, cbow_window_step, sgns_step, sgns_window_step
+from gputrain.w2v.step import cbow_window_step, sgns_window_step
 
 
 class Diverged(GputrainError):
@@ -96,19 +96,17 @@ def _claim(state: SharedState, plan: Plan, epoch: int, mine: range, lock) -> int
 
 def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: int,
                 boundary: Callable[[], bool], on_batch: Callable[[], None] | None = None,
-                step_device=None, lock=None) -> bool:
+                lock=None) -> bool:
     """Train worker ``worker``'s shard for every epoch; False if stopped early.
 
     Slices already done (a resumed run) or claimed by another worker are skipped; a worker
     whose shard is finished takes unclaimed slices of the same epoch from the others.
-    ``boundary()`` is called between slices and returns False to stop. ``step_device``
-    moves each minibatch's index arrays to the tables' device (None: NumPy). ``lock``
-    guards claiming between worker processes.
+    ``boundary()`` is called between slices and returns False to stop. ``lock`` guards
+    claiming between worker processes. (The GPU trains through the device engine.)
     """
     lock = lock if lock is not None else contextlib.nullcontext()
     keep_prob = keep_probabilities(corpus.vocab.counts, plan.sample)
     neg_table = negative_table(corpus.vocab.counts, plan.ns_exponent)
-    step = cbow_step if plan.cbow else sgns_step
     window_step = cbow_window_step if plan.cbow else sgns_window_step
     mine = plan.shard(worker, state.n_workers)
     for epoch in range(plan.epochs):
@@ -122,26 +120,15 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
             lo, hi = plan.bounds(s)
             ids, sentence = corpus.read(lo, hi)
             rng = np.random.default_rng([plan.seed, epoch, s])
-            windows = step_device is None  # the CPU: position layout
-            for *batch, fraction in slice_batches(
+            for words, valid, targets, fraction in slice_batches(
                     ids, sentence, keep_prob, neg_table, rng, plan.window, plan.negative,
-                    plan.batch_centres, windows=windows):
+                    plan.batch_centres, windows=True):
                 state.inflight[worker] = fraction * (hi - lo)
                 lr = plan.alpha_at(state.words_done())
-                if windows:
-                    words, valid, targets = batch
-                    n_in = valid.sum(axis=1)
-                    n_out = (targets >= 0).sum(axis=1)
-                    pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
-                    loss = window_step(state.w_in, state.w_out, words, valid, targets, lr)
-                else:
-                    contexts, targets = batch
-                    n_in = (contexts >= 0).sum(axis=1)
-                    n_out = (targets >= 0).sum(axis=1)
-                    pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
-                    if step_device is not None:
-                        contexts, targets = step_device(contexts), step_device(targets)
-                    loss = step(state.w_in, state.w_out, contexts, targets, lr)
+                n_in = valid.sum(axis=1)
+                n_out = (targets >= 0).sum(axis=1)
+                pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
+                loss = window_step(state.w_in, state.w_out, words, valid, targets, lr)
                 if not math.isfinite(loss):
                     raise Diverged(lr, state.words_done())
                 state.loss[worker] += loss

@@ -1,0 +1,79 @@
+"""The device engine stays on the device: kernel launches, synchronising calls and bytes
+copied per run, counted by the GPU stand-in (tests/standin). These are budgets of work, not
+timings: they hold whatever the speed of the device (or of the emulation)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gputrain.backend import resolve_device
+from gputrain.w2v import device_engine
+from gputrain.w2v.batches import keep_probabilities, negative_table
+from gputrain.w2v.trainer import train
+
+_spec = importlib.util.spec_from_file_location(
+    "train_runs", Path(__file__).parents[1] / "w2v" / "test_train_runs.py")
+runs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(runs)
+
+pytestmark = pytest.mark.gpu
+
+
+def _counters():
+    cupy = pytest.importorskip("cupy")
+    if getattr(cupy, "standin", None) is None:
+        pytest.skip("launch and sync counters exist on the GPU stand-in only")
+    return cupy.standin.counters
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_a_run_is_two_launches_and_a_few_syncs(tmp_path, cbow):
+    counters = _counters()
+    corpus = runs.topic_corpus(tmp_path / "c.txt")
+    cfg = runs.cfg(engine="device", cbow=cbow)
+    counters.reset()
+    r = train(corpus, cfg, tmp_path / "ck", device=resolve_device("gpu"))
+    c = counters.snapshot()
+    assert c["kernels"] == {"w2v_device_train": cfg.epochs}  # one launch per epoch here
+    # one read of the loss per launch, the vectors at the end (two tables)
+    assert c["syncs"] <= cfg.epochs + 2, c
+    assert c["launches"] <= cfg.epochs + 8, c  # + allocations / fills / table copies
+    n_ids = int(r.words_trained) // cfg.epochs
+    tables = (4 * r.vectors.size + keep_probabilities(r.counts, cfg.sample).nbytes
+              + negative_table(r.counts, cfg.ns_exponent).nbytes)
+    assert c["h2d_bytes"] - tables <= 4 * n_ids + 8 * 2000, c  # ids + chunk bounds
+    assert c["d2h_bytes"] <= 2 * r.vectors.nbytes + 16 * cfg.epochs + 64, c
+    assert runs.same_topic_rate(r) > 0.95
+
+
+def test_syncs_grow_with_launches_not_with_minibatches(tmp_path, monkeypatch):
+    counters = _counters()
+    monkeypatch.setattr(device_engine, "LAUNCH_WORDS", 4000)  # several launches per epoch
+    corpus = runs.topic_corpus(tmp_path / "c.txt", sentences=1500)
+    cfg = runs.cfg(engine="device", batch_centres=16)
+    counters.reset()
+    r = train(corpus, cfg, tmp_path / "ck", device=resolve_device("gpu"))
+    launches = counters.kernels["w2v_device_train"]
+    assert launches >= 3 * cfg.epochs
+    assert counters.syncs <= launches + 2
+    assert np.isfinite(r.vectors).all()
+
+
+def test_stop_and_resume_gives_the_uninterrupted_vectors(tmp_path):
+    """On the stand-in, blocks run one after another, so a run is deterministic and a
+    resumed run (a checkpoint between launches, the same draws after it) must give the
+    uninterrupted run's vectors. On a GPU, Hogwild blocks make both only statistically equal."""
+    _counters()
+    corpus = runs.topic_corpus(tmp_path / "c.txt", sentences=800)
+    cfg = runs.cfg(engine="device", epochs=3)
+    gpu = resolve_device("gpu")
+    full = train(corpus, cfg, tmp_path / "full", device=gpu)
+    stop = runs.StopAfterFirstCheckpoint()
+    first = train(corpus, cfg, tmp_path / "ck", device=gpu, checkpoint_every=2000,
+                  report=stop, stop=stop)
+    assert first.stopped and 0 < first.words_trained < full.words_trained
+    rest = train(corpus, cfg, tmp_path / "ck", device=gpu, checkpoint_every=2000, resume=True)
+    assert rest.words_trained == full.words_trained
+    np.testing.assert_allclose(rest.vectors, full.vectors, rtol=1e-5, atol=1e-6)
