@@ -30,7 +30,8 @@ def hold_directory(path, what: str, busy: str) -> Iterator[bool]:
         path.mkdir(parents=True, exist_ok=True)
         f = open(path / LOCK_FILE, "a")  # noqa: SIM115 (held until the run ends)
     except OSError as e:
-        raise GputrainError(f"cannot use {what} {path}: {(e.strerror or str(e)).lower()}") \
+        reason = (e.strerror or str(e)).lower()
+        raise GputrainError(f"cannot use {what} {path}: {reason}: {e.filename or path}") \
             from None
     try:
         try:

@@ -7,6 +7,7 @@ prints as one line and turns into exit status 2.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import fields
@@ -96,8 +97,9 @@ def mlp():
 @click.option("--dropout", type=float, default=None,
               help="Dropout probability after every hidden layer, in [0, 1) (default: 0 below "
               "5000 training rows, 0.1 from there).")
-@click.option("--l2", type=float, default=DEFAULTS.l2, show_default=True,
-              help="L2 weight decay.")
+@click.option("--l2", type=float, default=DEFAULTS.l2,
+              help="Weight decay (default: the optimizer's own: adamw 0.01, the others 0; "
+                   "AdamW decays decoupled from the gradient).")
 @click.option("--init", default=DEFAULTS.init, show_default=True, metavar=_choices(INITS),
               help="Weight initialisation (auto: He for relu-like, Xavier otherwise).")
 @click.option("--lr-schedule", default=DEFAULTS.lr_schedule, show_default=True,
@@ -127,11 +129,13 @@ def mlp():
 @click.pass_context
 def train(ctx, data, device, out_dir, resume, events, quiet, **options):
     """Train an MLP on DATA (Parquet, CSV or Feather) to predict --label."""
+    from gputrain.cli.paths import check_output
     from gputrain.distributed import world
     from gputrain.mlp.checkpoint import read_saved_config
-    from gputrain.mlp.train import train_mlp
     from gputrain.stopping import EXIT_CHECKPOINTED
 
+    check_output(events, "--events", {"the data": data, "the test table": options.get("test")},
+                 append=True)
     options = parse_options(options | {"data": data})
     if resume:
         if out_dir and Path(out_dir).resolve() != Path(resume).resolve():
@@ -145,14 +149,35 @@ def train(ctx, data, device, out_dir, resume, events, quiet, **options):
             raise GputrainError("-o MODEL_DIR is required (where the model is written)")
         config = MLPConfig(out_dir=out_dir, **options)
     config.validate()
-    result = train_mlp(config, device, events_path=events, resume=bool(resume),
-                       progress=not quiet)
+    result = _train_holding_dir(config, device, events, bool(resume), not quiet)
     for line in result.summary_lines() if world().is_root else ():
         click.echo(line)
     if result.stopped and world().is_root:
         click.echo(f"stopped early on request; continue with --resume {config.out_dir}",
                    err=True)
         sys.exit(EXIT_CHECKPOINTED)
+
+
+def _train_holding_dir(config, device, events, resume: bool, progress: bool):
+    """train_mlp with the model directory held (by the root rank under mpiexec); a run
+    that fails before its first checkpoint leaves no directory it created behind."""
+    from gputrain.dirlock import release_if_empty
+    from gputrain.distributed import launched_rank
+    from gputrain.mlp.checkpoint import CHECKPOINT_FILE, model_dir_lock
+    from gputrain.mlp.train import train_mlp
+
+    out = Path(config.out_dir)
+    with model_dir_lock(out) if launched_rank() == 0 else contextlib.nullcontext():
+        try:
+            result = train_mlp(config, device, events_path=events, resume=resume,
+                               progress=progress)
+        except BaseException:
+            if launched_rank() == 0 and not (out / CHECKPOINT_FILE).exists():
+                release_if_empty(out)
+            raise
+        if launched_rank() == 0:
+            release_if_empty(out)  # the lock file only: the model stays
+    return result
 
 
 @mlp.command("eval")
@@ -186,10 +211,13 @@ def eval_cmd(model_dir, data, batch_size, device, as_json):
 @device_option
 def predict(model_dir, data, out_path, keep, batch_size, device):
     """Predict DATA's rows with the model in MODEL_DIR (labels and class probabilities)."""
+    from gputrain.cli.paths import check_output
+    from gputrain.mlp.checkpoint import model_files
     from gputrain.mlp.evaluate import predict_file
 
     names = [c.strip() for c in keep.split(",")] if keep else None
     if names is not None and (not all(names) or len(set(names)) != len(names)):
         raise GputrainError(f"--keep {keep!r}: give distinct comma-separated column names")
+    check_output(out_path, "-o", {"the data": data} | model_files(model_dir))
     rows = predict_file(model_dir, data, out_path, device, batch_size=batch_size, keep=names)
     click.echo(f"wrote {rows} predictions to {out_path}")

@@ -46,10 +46,3 @@ def check_output(path, option: str, inputs: dict[str, object], append: bool = Fa
             return
     check_writable(path)
 
-
-def check_not_inside(path, option: str, directory, what: str) -> None:
-    """Refuse an output inside ``directory`` (a model directory: it would replace one of
-    the model's own files)."""
-    if path is not None and same_file(Path(path).parent, directory):
-        raise GputrainError(f"{option} {path} is inside {what} {directory}; its files would "
-                            f"be overwritten: choose another {option}")

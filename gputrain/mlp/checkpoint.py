@@ -19,12 +19,15 @@ only makes ``--resume`` redo that epoch, which gives the same weights again.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from gputrain.atomicfile import atomic_open
 from gputrain.backend import to_cpu
+from gputrain.dirlock import hold_directory
 from gputrain.errors import GputrainError
 
 MODEL_FILE = "model.json"
@@ -42,13 +45,45 @@ def _save_npz(path: Path, arrays: dict) -> None:
 
 
 def _load_npz(path: Path) -> dict:
+    import zipfile
+    import zlib
+
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, EOFError) as e:  # truncated, not a zip, bad pickle flag
-        raise GputrainError(f"{path}: unreadable ({e})") from None
+    # truncated (not a zip), a flipped byte (bad CRC, bad deflate stream), a bad array header
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise GputrainError(f"{path}: damaged or not a gputrain file ({e}); "
+                            f"{_DAMAGED_HINT}") from None
+
+
+_DAMAGED_HINT = "train the model again (or restore the file from a copy)"
+
+
+def _require(arrays: dict, keys, path: Path) -> None:
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise GputrainError(f"{path}: not a gputrain MLP file (no {missing[0]!r}); "
+                            f"{_DAMAGED_HINT}")
+
+
+@contextmanager
+def model_dir_lock(out_dir) -> Iterator[bool]:
+    """Hold the model directory for one run (created if needed; yields True when created
+    now): two ``mlp train -o same_dir`` at once would overwrite each other's files."""
+    with hold_directory(out_dir, "model directory",
+                        f"model directory {out_dir} is in use by another gputrain mlp train "
+                        "run; give this one another -o") as created:
+        yield created
+
+
+def model_files(model_dir) -> dict[str, Path]:
+    """What a model directory holds (what -> path), e.g. to refuse an output over them."""
+    d = Path(model_dir)
+    return {f"the model's {name}": d / name
+            for name in (MODEL_FILE, WEIGHTS_FILE, CHECKPOINT_FILE, METRICS_FILE, CURVES_FILE)}
 
 
 def save_model(out_dir: str | Path, meta: dict, weights: dict, mean, std) -> None:
@@ -74,12 +109,14 @@ def load_model_files(model_dir: str | Path) -> tuple[dict, dict, np.ndarray, np.
                             "train one with gputrain mlp train)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise GputrainError(f"{meta_path}: unreadable ({e})") from None
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise GputrainError(f"{meta_path}: not a gputrain MLP model")
+    _require(meta, ("config", "task", "features", "label", "n_in", "n_out"), meta_path)
     try:
         arrays = _load_npz(d / WEIGHTS_FILE)
     except FileNotFoundError:
         raise GputrainError(f"{d}: model has no {WEIGHTS_FILE}") from None
+    _require(arrays, ("mean", "std"), d / WEIGHTS_FILE)
     weights = {k[len("param."):]: v for k, v in arrays.items() if k.startswith("param.")}
     return meta, weights, arrays["mean"], arrays["std"]
 
@@ -104,7 +141,13 @@ def load_checkpoint(model_dir: str | Path) -> tuple[dict, dict, dict]:
                             "is missing)") from None
     if "state" not in arrays:
         raise GputrainError(f"{path}: not a gputrain MLP checkpoint")
-    state = json.loads(str(arrays.pop("state")))
+    try:
+        state = json.loads(str(arrays.pop("state")))
+    except json.JSONDecodeError as e:
+        raise GputrainError(f"{path}: damaged checkpoint state ({e})") from None
+    if not isinstance(state, dict):
+        raise GputrainError(f"{path}: damaged checkpoint state (not a JSON object)")
+    _require(state, ("config", "loop", "schedule"), path)
     weights = {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")}
     optim = {k[len("optim."):]: _unwrap(v) for k, v in arrays.items() if k.startswith("optim.")}
     return state, weights, optim

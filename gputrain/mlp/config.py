@@ -43,7 +43,7 @@ class MLPConfig:
     batch_size: int | None = None  # None: auto_batch_size(training rows)
     epochs: int = 200  # a cap: early stopping usually ends the run first
     dropout: float | None = None  # None: auto_dropout(training rows)
-    l2: float = 0.0
+    l2: float | None = None  # weight decay; None: the optimizer's own (adamw 0.01, others 0)
     init: str = "auto"
     lr_schedule: str = "none"
     val_split: float | None = None  # None: auto_val_split(rows)
@@ -98,7 +98,8 @@ class MLPConfig:
             _number("lr", self.lr, low=0.0, low_open=True)
         if self.dropout is not None:
             _number("dropout", self.dropout, low=0.0, high=1.0)
-        _number("l2", self.l2, low=0.0)
+        if self.l2 is not None:
+            _number("l2", self.l2, low=0.0)
         if self.val_split is not None:
             _number("val_split", self.val_split, low=0.0, high=1.0)
         if self.batch_size is not None:

@@ -114,7 +114,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
 
     def __init__(self, hidden=(256, 128), activation="relu", maxout=0, output="softmax",
                  optimizer="adam", lr=None, batch_size=None, epochs=200, dropout=None,
-                 l2=0.0, init="auto", lr_schedule="none", val_split=None, patience=10,
+                 l2=None, init="auto", lr_schedule="none", val_split=None, patience=10,
                  tol=1e-4, seed=0, impute=True, device="auto", verbose=False):
         self.hidden, self.activation, self.maxout, self.output = hidden, activation, maxout, output
         self.optimizer, self.lr, self.batch_size, self.epochs = optimizer, lr, batch_size, epochs
@@ -144,7 +144,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
     _task = "regress"
 
     def __init__(self, hidden=(256, 128), activation="relu", maxout=0, optimizer="adam",
-                 lr=None, batch_size=None, epochs=200, dropout=None, l2=0.0, init="auto",
+                 lr=None, batch_size=None, epochs=200, dropout=None, l2=None, init="auto",
                  lr_schedule="none", val_split=None, patience=10, tol=1e-4, seed=0,
                  impute=True, device="auto", verbose=False):
         self.hidden, self.activation, self.maxout = hidden, activation, maxout

@@ -141,7 +141,7 @@ def train_mlp(config: MLPConfig, device: Device, events_path=None, resume: bool 
             config = resolve_auto(config, data.n_train, data.rows)
         network = build_network(data.n_in, data.n_out, config, device)
         optimizer = make_optimizer(config.optimizer, network.parameters(), lr=config.lr,
-                                   weight_decay=config.l2)
+                                   **_decay(config))
         schedule = make_schedule(config.lr_schedule, optimizer, **_schedule_args(config))
         state = LoopState()
         if saved:
@@ -174,6 +174,11 @@ def _stopper(stop):
         return
     with GracefulStop() as own:
         yield own
+
+
+def _decay(config: MLPConfig) -> dict:
+    """``--l2`` when given; else the optimizer's own weight decay (AdamW's is 0.01)."""
+    return {} if config.l2 is None else {"weight_decay": config.l2}
 
 
 def _schedule_args(config: MLPConfig) -> dict:
