@@ -1,4 +1,4 @@
-"""``gputrain jobs submit|list|show|cancel|wait|upload|artifacts|download``: the service's client.
+"""``gputrain jobs submit|list|show|cancel|retry|delete|wait|upload|artifacts|download``.
 
 Every subcommand takes ``--server URL`` (env ``GPUTRAIN_SERVER``) and ``--token`` (env
 ``GPUTRAIN_TOKEN``). ``submit -p key=value`` passes the trainer's CLI options by name;
@@ -94,11 +94,14 @@ def submit(client, kind, input, params, upload_path, wait_, as_json):
 @jobs.command("list")
 @click.option("--state", type=click.Choice(STATES), default=None)
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--all", "all_", is_flag=True, help="Every job (page by page), not --limit.")
+@click.option("--order", type=click.Choice(["newest", "oldest"]), default="newest",
+              show_default=True)
 @json_option
 @server_options
-def list_cmd(client, state, limit, as_json):
-    """List jobs, oldest first."""
-    found = client.list(state, limit)
+def list_cmd(client, state, limit, all_, order, as_json):
+    """List jobs, newest first."""
+    found = client.list(state, None if all_ else limit, order)
     _print(found, as_json, "\n".join(_line(j) for j in found) or "no jobs")
 
 
@@ -121,6 +124,25 @@ def cancel(client, job_id, as_json):
     """Cancel a queued or running job."""
     job = client.cancel(job_id)
     _print(job, as_json, _line(job))
+
+
+@jobs.command()
+@click.argument("job_id")
+@json_option
+@server_options
+def retry(client, job_id, as_json):
+    """Queue a failed job again (it resumes from its checkpoint when it has one)."""
+    job = client.retry(job_id)
+    _print(job, as_json, _line(job))
+
+
+@jobs.command()
+@click.argument("job_id")
+@server_options
+def delete(client, job_id):
+    """Delete a finished job with its outputs and checkpoints."""
+    client.delete(job_id)
+    click.echo(f"deleted {job_id}")
 
 
 @jobs.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import shutil
 import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +39,7 @@ from gputrain.service.inputs import (
     UploadTooLarge,
     UploadWriter,
     file_digest,
+    input_changed,
     list_inputs,
     resolve_input,
 )
@@ -103,6 +105,15 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
         return {"status": "stopping" if supervisor.stopping.is_set() else "ok",
                 "version": __version__, "workers": supervisor.device_names}
 
+    @app.get("/readyz", tags=["ops"])
+    def readyz(response: Response) -> dict:
+        """Ready for work: the store takes writes (and the disk has room), every worker is
+        alive, every GPU worker's device is seen. 503 with the failing checks otherwise."""
+        checks = supervisor.readiness()
+        ready = all(c["ok"] for c in checks.values())
+        response.status_code = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", "checks": checks}
+
     @app.get("/metrics", tags=["ops"])
     def metrics() -> Response:
         return Response(generate_latest(supervisor.metrics.registry),
@@ -166,6 +177,20 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
             raise
         return {"name": target.relative_to(data.inputs.resolve()).as_posix(), "size_bytes": size}
 
+    @api.delete("/inputs/{name:path}", status_code=204, tags=["inputs"])
+    def delete_input(name: str) -> Response:
+        """Delete an input file (409 while a queued or running job uses it)."""
+        try:
+            target = resolve_input(data.inputs, name)
+        except UnsafePath as e:
+            raise HTTPException(400, str(e)) from None
+        with inputs_lock:
+            if not target.is_file():
+                raise HTTPException(404, f"no input {name}")
+            refuse_if_used(target)
+            target.unlink()
+        return Response(status_code=204)
+
     @api.get("/inputs", tags=["inputs"])
     def inputs() -> list[dict]:
         return list_inputs(data.inputs)
@@ -189,9 +214,21 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
         return job.public()
 
     @api.get("/jobs", tags=["jobs"])
-    def list_jobs(state: JobState | None = None,
-                  limit: int = Query(DEFAULT_LIST_LIMIT, ge=1, le=MAX_LIST_LIMIT)) -> list[dict]:
-        return [j.public() for j in store.list(state, limit)]
+    def list_jobs(response: Response, state: JobState | None = None,
+                  limit: int = Query(DEFAULT_LIST_LIMIT, ge=1, le=MAX_LIST_LIMIT),
+                  order: Literal["newest", "oldest"] = "newest",
+                  after: str | None = Query(None, max_length=64,
+                                            description="A job id: the page after it.")
+                  ) -> list[dict]:
+        """Jobs, newest first (or ``order=oldest``), a page of ``limit`` at a time; when a
+        page is full, the ``X-Next-Cursor`` header is the ``after`` of the next one."""
+        try:
+            jobs = store.list(state, limit, newest_first=order == "newest", after=after)
+        except KeyError:
+            raise HTTPException(404, f"no job {after} (the after= cursor)") from None
+        if len(jobs) == limit:
+            response.headers["X-Next-Cursor"] = jobs[-1].id
+        return [j.public() for j in jobs]
 
     @api.get("/jobs/{job_id}", tags=["jobs"])
     def show(job_id: str) -> dict:
@@ -201,9 +238,39 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
     def cancel(job_id: str) -> dict:
         get_job(job_id)
         try:
-            return store.request_cancel(job_id).public()
+            job = store.request_cancel(job_id)
         except InvalidTransition as e:
             raise HTTPException(409, str(e)) from None
+        if job.state is JobState.CANCELLED:  # it was queued: no worker will count it
+            supervisor.metrics.job_finished(job.kind, JobState.CANCELLED, job.run_seconds)
+        return job.public()
+
+    @api.post("/jobs/{job_id}/retry", tags=["jobs"])
+    def retry(job_id: str) -> dict:
+        """Queue a failed job again; it resumes from its checkpoint when it has one."""
+        job = get_job(job_id)
+        with inputs_lock:
+            changed = input_changed(data.inputs, job.input, job.input_size, job.input_sha256)
+            if changed and job.state is JobState.FAILED:
+                raise HTTPException(409, f"{changed}; submit a new job instead")
+            try:
+                job = store.retry(job_id)
+            except InvalidTransition as e:
+                raise HTTPException(409, str(e)) from None
+        supervisor.notify()
+        return job.public()
+
+    @api.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])
+    def delete_job(job_id: str) -> Response:
+        """Forget a finished job and delete its directory (outputs, checkpoints, logs)."""
+        get_job(job_id)
+        try:
+            store.delete(job_id)
+        except InvalidTransition as e:
+            raise HTTPException(409, str(e)) from None
+        models.forget(job_id)
+        shutil.rmtree(data.job_dir(job_id), ignore_errors=True)
+        return Response(status_code=204)
 
     def artifact_files(job: Job) -> dict[str, Path]:
         root = data.job_dir(job.id)

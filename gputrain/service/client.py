@@ -16,6 +16,7 @@ from gputrain.service.constants import CLIENT_RECONNECT_SECONDS
 from gputrain.service.states import JobState
 
 FINISHED = tuple(s.value for s in JobState if s.finished)
+PAGE_SIZE = 500  # jobs asked for per request when listing
 
 
 class ServerUnreachable(GputrainError):
@@ -68,9 +69,27 @@ class ServiceClient:
         return self.request("POST", "/jobs", json={"kind": kind, "input": input,
                                                    "params": params}).json()
 
-    def list(self, state: str | None = None, limit: int = 100) -> list[dict]:
-        query = {"limit": limit} | ({"state": state} if state else {})
-        return self.request("GET", "/jobs", params=query).json()
+    def list(self, state: str | None = None, limit: int | None = 100,
+             order: str = "newest") -> list[dict]:
+        """Up to ``limit`` jobs (None: all of them, page by page) in ``order``."""
+        found: list[dict] = []
+        after = None
+        while limit is None or len(found) < limit:
+            page = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(found))
+            query = {"limit": page, "order": order} | ({"state": state} if state else {}) \
+                | ({"after": after} if after else {})
+            response = self.request("GET", "/jobs", params=query)
+            found += response.json()
+            after = response.headers.get("X-Next-Cursor")
+            if not after:
+                break
+        return found
+
+    def retry(self, job_id: str) -> dict:
+        return self.request("POST", f"/jobs/{job_id}/retry").json()
+
+    def delete(self, job_id: str) -> None:
+        self.request("DELETE", f"/jobs/{job_id}")
 
     def show(self, job_id: str) -> dict:
         return self.request("GET", f"/jobs/{job_id}").json()

@@ -37,6 +37,8 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30.0  # seconds a writer waits for the database lo
 
 # Workers and trainer subprocesses
 WORKER_POLL_SECONDS = 0.5  # seconds between looks at the queue when it is empty
+HEARTBEAT_SECONDS = 5.0  # seconds between writes of a quiet running job's updated_at (after a
+# crash, run time ends there: the server's downtime is not counted)
 TAIL_POLL_SECONDS = 0.25  # seconds between reads of a running trainer's event file
 SHUTDOWN_SECONDS = 30.0  # seconds from the first SIGTERM to the server's exit, at most
 TRAINER_STOP_SECONDS = 20.0  # seconds a trainer gets to checkpoint after SIGTERM

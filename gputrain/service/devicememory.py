@@ -53,6 +53,13 @@ class DeviceMemory:
                 self._cache_time = time.monotonic()
             return dict(self._cache)
 
+    def unseen(self) -> list[int]:
+        """The device indices NVML does not find (none when NVML is not there to ask)."""
+        if self._nvml is None:
+            return []
+        with self._lock:
+            return [i for i in self.indices if self._read(i) is None]
+
     def _read(self, index: int) -> int | None:
         handle = ctypes.c_void_p()
         if self._nvml.nvmlDeviceGetHandleByIndex_v2(index, ctypes.byref(handle)) != 0:

@@ -72,6 +72,22 @@ def file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def input_changed(inputs_dir: Path, name: str, size: int | None,
+                  sha256: str | None) -> str | None:
+    """Why input ``name`` is no longer the file of that size and SHA-256; None if it is
+    (or if nothing was recorded: jobs submitted before inputs were)."""
+    if sha256 is None:
+        return None
+    try:
+        now = file_digest(resolve_input(inputs_dir, name))
+    except (OSError, UnsafePath):
+        return f"input {name} is gone or unreadable since the job was submitted"
+    if now != (size, sha256):
+        return (f"input {name} changed since the job was submitted (SHA-256 {sha256[:12]}..., "
+                f"now {now[1][:12]}...)")
+    return None
+
+
 class UploadWriter:
     """Write an upload in chunks to a temporary name; it becomes the input when complete.
 

@@ -126,8 +126,8 @@ class ServiceMetrics:
             "gputrain_train_words", "Words trained by word2vec jobs on this server.",
             registry=self.registry,
         )
-        memory = DeviceMemory(gpu_indices) if gpu_indices else None
-        self.registry.register(_ScrapeTimeCollector(store, self.board, memory))
+        self.memory = DeviceMemory(gpu_indices) if gpu_indices else None
+        self.registry.register(_ScrapeTimeCollector(store, self.board, self.memory))
 
     def job_finished(self, kind: str, outcome: JobState, run_seconds: float) -> None:
         self.finished.labels(kind, outcome.value).inc()

@@ -17,6 +17,10 @@ class ModelCache:
         self._loading: dict[str, threading.Lock] = {}
         self.loads = 0  # how many times a file was read (the cache's misses)
 
+    def forget(self, job_id: str) -> None:
+        with self._lock:
+            self._models.pop(job_id, None)
+
     def get(self, job_id: str, path: Path):
         """The job's KeyedVectors, read from ``path`` the first time only."""
         with self._lock:

@@ -3,8 +3,10 @@
 ``queued -> running -> succeeded | failed | cancelled``; a queued job can be cancelled; a
 running job goes back to ``queued`` when the server stops (SIGTERM: the trainer
 checkpoints) or crashes (found ``running`` at the next start), and resumes from its
-checkpoint when it runs again. :class:`~gputrain.service.store.JobStore` checks every
-state change against :data:`TRANSITIONS`; nothing else writes a state.
+checkpoint when it runs again. A failed job goes back to ``queued`` when it is retried
+(``POST /jobs/{id}/retry``), and resumes from its checkpoint too.
+:class:`~gputrain.service.store.JobStore` checks every state change against
+:data:`TRANSITIONS`; nothing else writes a state.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class JobState(str, Enum):
 
     @property
     def finished(self) -> bool:
-        return not TRANSITIONS[self]
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
     def __str__(self) -> str:
         return self.value
@@ -41,7 +43,7 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
         {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.QUEUED}
     ),
     JobState.SUCCEEDED: frozenset(),
-    JobState.FAILED: frozenset(),
+    JobState.FAILED: frozenset({JobState.QUEUED}),  # a retry
     JobState.CANCELLED: frozenset(),
 }
 
@@ -52,9 +54,12 @@ OUTCOMES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 class InvalidTransition(Exception):
     """A state change the state machine does not allow (e.g. cancelling a finished job)."""
 
-    def __init__(self, job_id: str, current: JobState, wanted: JobState):
+    def __init__(self, job_id: str, current: JobState, wanted: JobState | None):
+        """``wanted`` None: the job cannot be deleted (only finished jobs can)."""
         self.job_id, self.current, self.wanted = job_id, current, wanted
-        super().__init__(f"job {job_id} is {current.value}; it cannot become {wanted.value}")
+        what = f"become {wanted.value}" if wanted is not None else \
+            "be deleted until it is finished (cancel it first)"
+        super().__init__(f"job {job_id} is {current.value}; it cannot {what}")
 
 
 def check_transition(job_id: str, current: JobState, wanted: JobState) -> None:

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+CREATE TABLE IF NOT EXISTS readiness (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
 """
 # columns added after version 1, with their types: added to an older database at open
 ADDED_COLUMNS = (("input_size", "INTEGER"), ("input_sha256", "TEXT"))
@@ -182,14 +183,23 @@ class JobStore:
         rows = self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(rows[0]) if rows else None
 
-    def list(self, state: JobState | None = None, limit: int = 100) -> list[Job]:
-        if state is None:
-            rows = self._read("SELECT * FROM jobs ORDER BY seq LIMIT ?", (limit,))
-        else:
-            rows = self._read(
-                "SELECT * FROM jobs WHERE state = ? ORDER BY seq LIMIT ?", (state.value, limit)
-            )
-        return [Job.from_row(r) for r in rows]
+    def list(self, state: JobState | None = None, limit: int = 100, newest_first: bool = True,
+             after: str | None = None) -> list[Job]:
+        """Up to ``limit`` jobs in submission order (``newest_first`` or not), starting after
+        job ``after`` (a cursor: the last id of the previous page; KeyError if unknown)."""
+        where, args = [], []
+        if state is not None:
+            where.append("state = ?")
+            args.append(state.value)
+        if after is not None:
+            rows = self._read("SELECT seq FROM jobs WHERE id = ?", (after,))
+            if not rows:
+                raise KeyError(after)
+            where.append("seq < ?" if newest_first else "seq > ?")
+            args.append(rows[0]["seq"])
+        sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY seq {'DESC' if newest_first else 'ASC'} LIMIT ?"
+        return [Job.from_row(r) for r in self._read(sql, (*args, limit))]
 
     def active_using(self, input_name: str) -> list[str]:
         """Ids of the queued and running jobs whose input is ``input_name``."""
@@ -235,8 +245,13 @@ class JobStore:
             )
         return self.get(row["id"])
 
-    def transition(self, job_id: str, wanted: JobState, **fields) -> Job:
-        """Change a job's state (checked against the state machine) and other columns."""
+    def transition(self, job_id: str, wanted: JobState, ended_at: float | None = None,
+                   **fields) -> Job:
+        """Change a job's state (checked against the state machine) and other columns.
+
+        Leaving ``running`` adds the attempt's run time, up to ``ended_at`` (default: now;
+        after a crash, the last time the job was heard of: server downtime is no run time).
+        """
         now = time.time()
         with self._write() as db:
             row = db.execute(
@@ -247,7 +262,8 @@ class JobStore:
             current = JobState(row["state"])
             check_transition(job_id, current, wanted)
             if current is JobState.RUNNING and row["started_at"] is not None:
-                fields["run_seconds"] = row["run_seconds"] + max(0.0, now - row["started_at"])
+                end = now if ended_at is None else ended_at
+                fields["run_seconds"] = row["run_seconds"] + max(0.0, end - row["started_at"])
             if wanted.finished:
                 fields.setdefault("finished_at", now)
             if wanted is JobState.QUEUED:
@@ -256,6 +272,28 @@ class JobStore:
                 fields.setdefault("pid", None)
             self._update(db, job_id, state=wanted.value, updated_at=now, **fields)
         return self.get(job_id)
+
+    def retry(self, job_id: str) -> Job:
+        """Queue a failed job again (it resumes from its checkpoint when it has one)."""
+        return self.transition(job_id, JobState.QUEUED, error=None, finished_at=None,
+                               cancel_requested=0, recoveries=0)
+
+    def delete(self, job_id: str) -> None:
+        """Forget a finished job (InvalidTransition for a queued or running one)."""
+        with self._write() as db:
+            row = db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(job_id)
+            state = JobState(row["state"])
+            if not state.finished:
+                raise InvalidTransition(job_id, state, None)
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def check_writable(self) -> None:
+        """One real write (a row of its own), for /readyz: NoSpace or sqlite3.Error if not."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO readiness (id, checked_at) VALUES (1, ?)",
+                       (time.time(),))
 
     def set_pid(self, job_id: str, pid: int | None) -> None:
         with self._write() as db:

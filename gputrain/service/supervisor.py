@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 
-from gputrain.service.constants import MAX_RECOVERIES, ORPHAN_GRACE_SECONDS
+from gputrain.service.constants import LOW_SPACE_BYTES, MAX_RECOVERIES, ORPHAN_GRACE_SECONDS
 from gputrain.service.datadir import DataDir
 from gputrain.service.metrics import ServiceMetrics
+from gputrain.service.nospace import NoSpace
 from gputrain.service.runner import signal_group, stop_orphans
 from gputrain.service.states import JobState
 from gputrain.service.store import JobStore
@@ -64,18 +66,19 @@ class Supervisor:
             log.info("stopped %d trainer(s) left by the previous server", n)
         for job in running:
             recoveries = job.recoveries + 1
+            ended = job.updated_at  # last heard of: the time the server was down is no run time
             if job.cancel_requested:
-                done = self.store.transition(job.id, JobState.CANCELLED, error="cancelled")
+                done = self.store.transition(job.id, JobState.CANCELLED, ended, error="cancelled")
                 self.metrics.job_finished(done.kind, JobState.CANCELLED, done.run_seconds)
             elif recoveries > MAX_RECOVERIES:
                 error = (f"the server died {recoveries} times while running this job "
                          "(out of memory?); not retried again")
-                done = self.store.transition(job.id, JobState.FAILED, error=error,
+                done = self.store.transition(job.id, JobState.FAILED, ended, error=error,
                                              recoveries=recoveries)
                 self.metrics.job_finished(done.kind, JobState.FAILED, done.run_seconds)
                 log.warning("job %s: %s", job.id, error)
             else:
-                self.store.transition(job.id, JobState.QUEUED, recoveries=recoveries)
+                self.store.transition(job.id, JobState.QUEUED, ended, recoveries=recoveries)
                 log.info("job %s was running when the server stopped; queued again", job.id)
         return [j.id for j in running]
 
@@ -102,6 +105,28 @@ class Supervisor:
             proc = worker.proc
             if proc is not None:
                 signal_group(proc.pid, signal.SIGKILL)
+
+    def readiness(self) -> dict[str, dict]:
+        """/readyz: ``{check: {"ok": bool, "detail": str}}`` for the store, the workers and
+        the devices."""
+        try:
+            self.store.check_writable()
+            room = not self.data.out_of_space()
+            store = {"ok": room, "detail": "writable" if room else
+                     f"less than {LOW_SPACE_BYTES} bytes free in the data directory"}
+        except (NoSpace, sqlite3.Error) as e:
+            store = {"ok": False, "detail": str(e)}
+        dead = [w.slot.name for w in self.workers if not w.is_alive()]
+        if self.stopping.is_set():
+            workers = {"ok": False, "detail": "shutting down"}
+        else:
+            workers = {"ok": not dead, "detail": f"not running: {', '.join(dead)}" if dead
+                       else f"{len(self.workers)} running"}
+        memory = self.metrics.memory
+        unseen = memory.unseen() if memory is not None else []
+        devices = {"ok": not unseen, "detail": f"NVML does not see GPU(s) {unseen}" if unseen
+                   else ", ".join(self.device_names)}
+        return {"store": store, "workers": workers, "devices": devices}
 
     @property
     def device_names(self) -> list[str]:

@@ -28,13 +28,14 @@ from gputrain.service import specs
 from gputrain.service.constants import (
     CANCEL_GRACE_SECONDS,
     ERROR_MESSAGE_CHARS,
+    HEARTBEAT_SECONDS,
     NO_SPACE_RETRY_SECONDS,
     TAIL_POLL_SECONDS,
     TRAINER_STOP_SECONDS,
     WORKER_POLL_SECONDS,
 )
 from gputrain.service.datadir import DataDir
-from gputrain.service.inputs import UnsafePath, file_digest, resolve_input
+from gputrain.service.inputs import input_changed
 from gputrain.service.metrics import ServiceMetrics
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.progress import EventTail, LiveJob, resume_point
@@ -56,20 +57,6 @@ class Slot:
     env: dict = field(default_factory=dict)  # extra environment (CUDA_VISIBLE_DEVICES)
 
 
-def input_changed(job: Job, inputs_dir) -> str | None:
-    """Why ``job``'s input is no longer the file it was submitted with; None if it is."""
-    if job.input_sha256 is None:  # submitted before inputs were recorded
-        return None
-    try:
-        size, sha256 = file_digest(resolve_input(inputs_dir, job.input))
-    except (OSError, UnsafePath):
-        return f"input {job.input} is gone or unreadable since the job was submitted"
-    if (size, sha256) != (job.input_size, job.input_sha256):
-        return (f"input {job.input} changed since the job was submitted (SHA-256 "
-                f"{job.input_sha256[:12]}..., now {sha256[:12]}...); submit it again")
-    return None
-
-
 class Worker(threading.Thread):
     def __init__(self, slot: Slot, store: JobStore, data: DataDir, metrics: ServiceMetrics,
                  stopping: threading.Event, wake: threading.Condition):
@@ -77,6 +64,7 @@ class Worker(threading.Thread):
         self.slot, self.store, self.data, self.metrics = slot, store, data, metrics
         self.stopping, self.wake = stopping, wake
         self.proc: subprocess.Popen | None = None
+        self._last_write = 0.0
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -117,9 +105,9 @@ class Worker(threading.Thread):
         except specs.SpecError as e:
             self._finish(job, JobState.FAILED, error=str(e))
             return
-        changed = input_changed(job, self.data.inputs)
+        changed = input_changed(self.data.inputs, job.input, job.input_size, job.input_sha256)
         if changed:
-            self._finish(job, JobState.FAILED, error=changed)
+            self._finish(job, JobState.FAILED, error=f"{changed}; submit it again")
             return
         argv = [sys.executable, "-m", "gputrain", *argv]
         live = LiveJob(job.kind, job.progress, dict(job.metrics))
@@ -193,11 +181,17 @@ class Worker(threading.Thread):
     def _absorb(self, job: Job, tail: EventTail, live: LiveJob) -> None:
         events = tail.read_new()
         if not events:
+            if time.monotonic() - self._last_write > HEARTBEAT_SECONDS:
+                self._save_progress(job, live)  # updated_at: when the job was last heard of
             return
         new_words = live.apply(events)
         if new_words > 0:
             self.metrics.words.inc(new_words)
         self.metrics.board.update(live)
+        self._save_progress(job, live)
+
+    def _save_progress(self, job: Job, live: LiveJob) -> None:
+        self._last_write = time.monotonic()
         try:
             self.store.update_progress(job.id, live.progress, live.metrics)
         except NoSpace:  # progress is advisory: the final state is what must be recorded

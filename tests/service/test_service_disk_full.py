@@ -53,6 +53,9 @@ def test_full_disk_fails_the_job_with_507_uploads_and_recovers_without_restart(
         assert r.status_code == 507, r.text
         assert r.json()["detail"] == "no space left on device: could not write inputs/more.txt"
         assert not (small_disk / "inputs" / "more.txt").exists()
+        ready = api.get("/readyz")
+        assert ready.status_code == 503 and not ready.json()["checks"]["store"]["ok"], ready.text
+        assert api.get("/healthz").status_code == 200  # alive, only not ready
 
         reserve.unlink()  # room for the submission, not for the trainer's encoded corpus
         r = api.post("/jobs", json={"kind": "w2v", "input": "c.txt",
@@ -68,6 +71,7 @@ def test_full_disk_fails_the_job_with_507_uploads_and_recovers_without_restart(
             f"no space left on device: could not write the job directory jobs/{job_id}/"), job
         assert str(small_disk) not in job["error"]
 
+        assert api.get("/readyz").status_code == 200
         assert api.put("/inputs/small.txt", content=corpus[:20_000]).status_code == 201
         ok = api.post("/jobs", json={"kind": "w2v", "input": "small.txt",
                                      "params": {"min_count": 1, "dim": 8, "epochs": 1}}).json()

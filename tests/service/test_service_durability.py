@@ -11,6 +11,7 @@ from gputrain.events import read_events
 # the first checkpoint comes after ~1% of the run, so the test catches the trainer mid-run
 # however fast it gets (0.9M words: about 2 s at 500k words/s on one core)
 EPOCHS, CORPUS_WORDS = 6, 150_000
+DOWNTIME = 3.0  # seconds between a kill -9 and the restart
 W2V_PARAMS = {"dim": 16, "epochs": EPOCHS, "min_count": 1, "threads": 1,
               "checkpoint_every": 10_000}
 
@@ -62,6 +63,7 @@ def test_kill_9_mid_training_then_restart_resumes_from_the_checkpoint(
     before = max(checkpointed_words(events))
     assert before < EPOCHS * CORPUS_WORDS
 
+    time.sleep(DOWNTIME)  # the server is down: no run time for the job
     again = start_server(data, "--workers", "1")
     assert not alive(trainer_pid)  # the old trainer does not run on beside the new one
     with again.client() as api:
@@ -76,6 +78,7 @@ def test_kill_9_mid_training_then_restart_resumes_from_the_checkpoint(
     assert second["resumed_words"] >= before > 0
     assert job["metrics"]["words"] == second["total_words"] == EPOCHS * CORPUS_WORDS
     assert "was running when the server stopped; queued again" in again.log()
+    assert job["run_seconds"] <= job["finished_at"] - job["created_at"] - DOWNTIME
 
 
 @pytest.mark.slow
