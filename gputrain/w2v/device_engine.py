@@ -18,9 +18,9 @@ Launches cover fixed groups of slices (``LAUNCH_WORDS // slice_words`` of them, 
 checkpoint (always written between launches) makes the same launches with the same draws as
 an uninterrupted one.
 
-On the CPU (``--engine device`` without a GPU) the same launches run on NumPy tables
-through :func:`gputrain.w2v.device_twin.train_launch`, with ``concurrent`` chunks per
-minibatch so that one holds about ``plan.batch_centres`` centres.
+On the CPU (``--engine device`` without a GPU) the launches, one slice each, run on NumPy
+tables through :func:`gputrain.w2v.device_twin.train_launch`, with ``concurrent`` chunks
+per minibatch so that one holds about ``plan.batch_centres`` centres.
 """
 
 from __future__ import annotations
@@ -122,7 +122,8 @@ class Launcher:
         words = LAUNCH_WORDS
         if checkpoint_every > 0:  # checkpoints fall between launches
             words = min(words, checkpoint_every)
-        self.per_launch = max(1, words // plan.slice_words)
+        # the twin, ~1000x slower than a GPU, launches one slice at a time (progress)
+        self.per_launch = max(1, words // plan.slice_words) if device.is_gpu else 1
 
     def _put(self, a):
         return to_device(a, self.device)

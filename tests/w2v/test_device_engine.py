@@ -37,8 +37,8 @@ def test_twin_learns_topics_and_is_deterministic(tmp_path, cbow):
     assert not np.array_equal(a.vectors, c.vectors)
 
 
-def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(device_engine, "LAUNCH_WORDS", 3000)  # several launches per epoch
+def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path):
+    """The twin launches one slice at a time: a checkpoint between two is resumed exactly."""
     corpus = runs.topic_corpus(tmp_path / "c.txt", sentences=800)
     full = train(corpus, cfg(epochs=3), tmp_path / "full")
     stop = runs.StopAfterFirstCheckpoint()
