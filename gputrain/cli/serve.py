@@ -62,9 +62,12 @@ def read_token(token_file: Path | None) -> str | None:
               help="Host header values to answer to, '*' for any (default: loopback names "
                    f"without a token, any name with one). Env {HOSTS_ENV}.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
+              default="info", show_default=True,
+              help="debug also logs the polled endpoints (/healthz, /readyz, /metrics, a job).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one JSON object a line, for log shippers.")
 def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, allowed_hosts,
-          log_level):
+          log_level, log_format):
     """Run the training service: jobs over HTTP, persisted in DATA_DIR, Prometheus /metrics."""
     from gputrain.backend import gpu_count
     from gputrain.service.server import serve as run
@@ -81,4 +84,4 @@ def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, 
     elif workers is None and gpu_count() > 0:
         devices = list(range(gpu_count()))
     run(host, port, str(data_dir), read_token(token_file), make_slots(devices, workers),
-        max_upload_bytes, log_level, allowed_hosts)
+        max_upload_bytes, log_level, allowed_hosts, log_format)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -22,6 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import ClientDisconnect
 
 from gputrain import __version__
 from gputrain.errors import GputrainError
@@ -48,6 +50,7 @@ from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobKind, JobState
 from gputrain.service.store import Job
 
+log = logging.getLogger("gputrain.service")
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
@@ -172,6 +175,11 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
             if is_full(e):
                 raise NoSpace(f"inputs/{name}") from None
             raise
+        except ClientDisconnect:
+            writer.abort()
+            log.warning("upload of %s abandoned: the client disconnected after %d bytes",
+                        name, writer.size)
+            return Response(status_code=400)  # nobody is there to read it
         except BaseException:
             writer.abort()
             raise

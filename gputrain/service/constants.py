@@ -26,6 +26,8 @@ HTTP_GRACEFUL_SHUTDOWN_SECONDS = 5.0  # seconds uvicorn waits for open connectio
 
 # Layout of DATA_DIR
 DB_FILENAME = "jobs.sqlite3"
+DATA_DIR_MODE = 0o700  # DATA_DIR and its subdirectories, when the server creates them
+DB_FILE_MODE = 0o600  # jobs.sqlite3 (SQLite gives its -wal/-shm files the same mode)
 LOCK_FILENAME = "server.lock"
 INPUTS_DIRNAME = "inputs"
 JOBS_DIRNAME = "jobs"

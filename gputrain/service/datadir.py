@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gputrain.errors import GputrainError
 from gputrain.service.constants import (
+    DATA_DIR_MODE,
     DB_FILENAME,
     EVENTS_FILENAME,
     INPUTS_DIRNAME,
@@ -36,9 +37,10 @@ class DataDir:
         self._lock_fd: int | None = None
 
     def create(self) -> DataDir:
+        """Make the directories (0700: jobs, inputs and the token-free store are private)."""
         try:
             for path in (self.root, self.inputs, self.jobs):
-                path.mkdir(parents=True, exist_ok=True)
+                path.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
         except OSError as e:
             raise GputrainError(f"cannot create the data directory {self.root}: {e}") from None
         return self

@@ -14,12 +14,12 @@ import logging
 import os
 import signal
 import socket
-import sys
 import time
 
 import uvicorn
 
 from gputrain.errors import GputrainError
+from gputrain.service import logs
 from gputrain.service.api import create_app
 from gputrain.service.constants import HTTP_GRACEFUL_SHUTDOWN_SECONDS, SHUTDOWN_SECONDS
 from gputrain.service.datadir import DataDir
@@ -82,14 +82,14 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(host: str, port: int, data_dir: str, token: str | None, slots: list[Slot],
-          max_upload_bytes: int, log_level: str = "info", hosts: str | None = None) -> None:
+          max_upload_bytes: int, log_level: str = "info", hosts: str | None = None,
+          log_format: str = "text") -> None:
     if token is None and not is_loopback(host):
         raise GputrainError(
             f"refusing to listen on {host} without a token: set GPUTRAIN_TOKEN or "
             "--token-file (without one the server only binds loopback, e.g. 127.0.0.1)"
         )
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(log_level, log_format)
     data = DataDir(data_dir).create()
     data.lock()
     sock = bind(host, port)
@@ -97,14 +97,13 @@ def serve(host: str, port: int, data_dir: str, token: str | None, slots: list[Sl
     supervisor.start()
     app = create_app(supervisor, token, max_upload_bytes,
                      allowed_hosts(hosts, host, has_token=token is not None))
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off",
+    config = uvicorn.Config(app, log_config=None, lifespan="off",  # logs.setup() did it
                             timeout_graceful_shutdown=HTTP_GRACEFUL_SHUTDOWN_SECONDS)
     server = ServiceServer(config, supervisor)
     bound = sock.getsockname()
     url_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    print(f"gputrain serve: listening on http://{url_host}:{bound[1]} "
-          f"(workers: {', '.join(supervisor.device_names)}; data: {data.root})",
-          file=sys.stderr, flush=True)
+    logs.startup.info("listening on http://%s:%d (workers: %s; data: %s)", url_host, bound[1],
+             ", ".join(supervisor.device_names), data.root)
     try:
         server.run(sockets=[sock])
     finally:

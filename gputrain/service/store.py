@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gputrain.errors import GputrainError
-from gputrain.service.constants import SQLITE_BUSY_TIMEOUT_SECONDS
+from gputrain.service.constants import DB_FILE_MODE, SQLITE_BUSY_TIMEOUT_SECONDS
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobState, check_transition
 
@@ -114,6 +115,10 @@ class JobStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.Lock()
+        if not self.path.exists():  # created private; SQLite gives -wal/-shm the same mode
+            with contextlib.suppress(OSError):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                                 DB_FILE_MODE))
         try:
             self._db = sqlite3.connect(
                 self.path,
