@@ -78,7 +78,8 @@ class DeviceEngine:
         self.launches = 0  # kernel launches (or twin launches) of the last run
 
     def new_state(self, n_words: int, dim: int, n_slots: int) -> SharedState:
-        return SharedState.local(n_words, dim, 1, n_slots, xp=self.device.xp)
+        with self.device.activate():  # the tables live on this engine's device
+            return SharedState.local(n_words, dim, 1, n_slots, xp=self.device.xp)
 
     def run(self, state: SharedState, corpus, plan: Plan, monitor) -> bool:
         launcher = Launcher(self.device, corpus, plan, state.w_in.shape[1],

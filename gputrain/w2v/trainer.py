@@ -137,31 +137,31 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
     engine = choose_engine(cfg, device, ckpt_dir)
     state = engine.new_state(n_words, dim, plan.epochs * plan.n_slices)
     try:
-        if resumed is not None:
-            state.w_in[...] = to_device(resumed.w_in, engine.device)
-            state.w_out[...] = to_device(resumed.w_out, engine.device)
-            state.done[...] = resumed.done
-            state.claimed[...] = resumed.done
-            state.base_words = resumed.words
-        else:
-            state.w_in[...] = to_device(_initial_tables(n_words, dim, cfg.seed), engine.device)
-        meta = {"config": cfg.to_dict(), "corpus": corpus_fingerprint(corpus_path),
-                "slice_words": plan.slice_words, "vocab_size": n_words}
-        monitor = Monitor(state, plan, ckpt_dir, meta, report, stop, checkpoint_every,
-                          resumed)
-        report("start", vocab_size=n_words, corpus_words=len(corpus),
-               raw_tokens=corpus.raw_tokens, total_words=plan.total_words,
-               epochs=plan.epochs, threads=engine.n_workers, device=str(engine.device),
-               engine=engine.name,
-               resumed_words=state.base_words, progress=monitor.progress())
-        with engine.device.activate():
+        with engine.device.activate():  # everything on the device, on the engine's device
+            if resumed is not None:
+                state.w_in[...] = to_device(resumed.w_in, engine.device)
+                state.w_out[...] = to_device(resumed.w_out, engine.device)
+                state.done[...] = resumed.done
+                state.claimed[...] = resumed.done
+                state.base_words = resumed.words
+            else:
+                state.w_in[...] = to_device(_initial_tables(n_words, dim, cfg.seed), engine.device)
+            meta = {"config": cfg.to_dict(), "corpus": corpus_fingerprint(corpus_path),
+                    "slice_words": plan.slice_words, "vocab_size": n_words}
+            monitor = Monitor(state, plan, ckpt_dir, meta, report, stop, checkpoint_every,
+                              resumed)
+            report("start", vocab_size=n_words, corpus_words=len(corpus),
+                   raw_tokens=corpus.raw_tokens, total_words=plan.total_words,
+                   epochs=plan.epochs, threads=engine.n_workers, device=str(engine.device),
+                   engine=engine.name,
+                   resumed_words=state.base_words, progress=monitor.progress())
             finished = engine.run(state, corpus, plan, monitor)
-        if finished:
-            monitor.finish()
-        vectors = _output_vectors(state, cfg.vectors)
-        return TrainResult(corpus.vocab.words, corpus.vocab.counts, vectors, not finished,
-                           state.words_done(), time.time() - started, monitor.history_array(),
-                           corpus.raw_tokens, monitor.stats())
+            if finished:
+                monitor.finish()
+            vectors = _output_vectors(state, cfg.vectors)
+            return TrainResult(corpus.vocab.words, corpus.vocab.counts, vectors, not finished,
+                               state.words_done(), time.time() - started, monitor.history_array(),
+                               corpus.raw_tokens, monitor.stats())
     finally:
         state.release()
 

@@ -77,3 +77,12 @@ def test_stop_and_resume_gives_the_uninterrupted_vectors(tmp_path):
     rest = train(corpus, cfg, tmp_path / "ck", device=gpu, checkpoint_every=2000, resume=True)
     assert rest.words_trained == full.words_trained
     np.testing.assert_allclose(rest.vectors, full.vectors, rtol=1e-5, atol=1e-6)
+
+
+def test_trains_on_the_second_device(tmp_path):
+    """Tables, corpus and launches all on gpu:1 (the stand-in refuses a launch that mixes
+    devices or runs on another current device)."""
+    _counters()
+    corpus = runs.topic_corpus(tmp_path / "c.txt")
+    r = train(corpus, runs.cfg(engine="device"), tmp_path / "ck", device=resolve_device("gpu:1"))
+    assert runs.same_topic_rate(r) > 0.95
