@@ -35,6 +35,7 @@ from gputrain.service.constants import (
     MAX_NEIGHBORS,
     MAX_SPEC_BYTES,
 )
+from gputrain.service.docs import ERROR_RESPONSES, UPLOAD_BODY, serve_docs
 from gputrain.service.guards import RequestGuard
 from gputrain.service.inputs import (
     UnsafePath,
@@ -76,8 +77,9 @@ def _spec_error(e: specs.SpecError, redact) -> HTTPException:
 
 def create_app(supervisor, token: str | None, max_upload_bytes: int,
                hosts: frozenset | None = None) -> FastAPI:
-    app = FastAPI(title="gputrain", version=__version__,
+    app = FastAPI(title="gputrain", version=__version__, docs_url=None, redoc_url=None,
                   description="Training jobs for word2vec and MLPs on GPU nodes.")
+    serve_docs(app)
     app.add_middleware(RequestGuard, hosts=hosts)
     data, store = supervisor.data, supervisor.store
     models = ModelCache()
@@ -91,7 +93,7 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
             raise HTTPException(401, "missing or wrong bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
 
-    api = APIRouter(dependencies=[Depends(require_token)])
+    api = APIRouter(dependencies=[Depends(require_token)], responses=ERROR_RESPONSES)
 
     @app.exception_handler(NoSpace)
     async def no_space(request: Request, exc: NoSpace) -> JSONResponse:
@@ -144,7 +146,7 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
                 raise
             return writer.commit()
 
-    @api.put("/inputs/{name:path}", status_code=201, tags=["inputs"])
+    @api.put("/inputs/{name:path}", status_code=201, tags=["inputs"], openapi_extra=UPLOAD_BODY)
     async def upload(name: str, request: Request) -> dict:
         """Upload an input file (the raw request body), streamed to disk."""
         try:

@@ -1,6 +1,7 @@
 """The HTTP API's contract on a real server process: auth, validation, paths, uploads."""
 
 import os
+import re
 
 import httpx
 import pytest
@@ -25,8 +26,19 @@ def test_health_metrics_and_docs_need_no_token(api_server):
         assert health.status_code == 200 and health.json()["status"] == "ok"
         metrics = anon.get("/metrics")
         assert metrics.status_code == 200 and "gputrain_build_info{" in metrics.text
-        assert anon.get("/docs").status_code == 200
-        assert "/jobs/{job_id}/cancel" in anon.get("/openapi.json").json()["paths"]
+        docs = anon.get("/docs")
+        assert docs.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+        assert assets and all(a.startswith("/docs/assets/") for a in assets), assets  # no CDN
+        for asset in assets:
+            assert anon.get(asset).status_code == 200, asset
+        schema = anon.get("/openapi.json").json()
+        assert "/jobs/{job_id}/cancel" in schema["paths"]
+        upload = schema["paths"]["/inputs/{name}"]["put"]
+        assert "application/octet-stream" in upload["requestBody"]["content"]
+        submit = schema["paths"]["/jobs"]["post"]["responses"]
+        assert {"400", "401", "404", "409", "413", "422", "507"} <= set(submit)
+        assert submit["507"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
