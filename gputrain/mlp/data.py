@@ -353,7 +353,8 @@ def _fill(source: _Source, columns, features, label, strings=(), missing=False):
     if source.fmt == "csv":
         types = {pa.float64()}  # features are parsed as float64
     kind = next(iter(types)) if len(types) == 1 else None
-    as_tensor = (kind is not None and (pa.types.is_integer(kind) or pa.types.is_floating(kind))
+    as_tensor = (width > 0 and kind is not None
+                 and (pa.types.is_integer(kind) or pa.types.is_floating(kind))
                  and hasattr(pa.RecordBatch, "to_tensor"))
     start = 0
     for batch in source.batches(columns, set(features)):
