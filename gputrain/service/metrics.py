@@ -9,12 +9,15 @@ counters) and every label has a small fixed set of values: no job ids anywhere.
   (histogram of run time, summed over a job's attempts).
 - ``gputrain_train_words_total``, ``gputrain_train_words_per_second`` (all running jobs),
   ``gputrain_train_loss{kind}`` and ``gputrain_train_epoch`` (the latest reported).
+- ``gputrain_running_job_silent_seconds``: the longest any running job has gone without a
+  training event (progress, checkpoint, epoch); a stuck trainer makes it grow.
 - ``gputrain_device_memory_used_bytes{device}`` on GPU workers (NVML).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 from prometheus_client import (
     CollectorRegistry,
@@ -38,15 +41,20 @@ class LiveBoard:
     def __init__(self):
         self._lock = threading.Lock()
         self._jobs: dict[str, LiveJob] = {}
+        self._heard: dict[str, float] = {}  # job id -> monotonic time of its last event
         self.last_loss: dict[str, float] = {}
         self.last_epoch: float | None = None
 
     def start(self, job_id: str, live: LiveJob) -> None:
         with self._lock:
             self._jobs[job_id] = live
+            self._heard[job_id] = time.monotonic()
 
     def update(self, live: LiveJob) -> None:
         with self._lock:
+            for job_id, job in self._jobs.items():
+                if job is live:
+                    self._heard[job_id] = time.monotonic()
             if "loss" in live.metrics:
                 self.last_loss[live.kind] = float(live.metrics["loss"])
             if "epoch" in live.metrics:
@@ -55,6 +63,13 @@ class LiveBoard:
     def finish(self, job_id: str) -> None:
         with self._lock:
             self._jobs.pop(job_id, None)
+            self._heard.pop(job_id, None)
+
+    def longest_silence(self) -> float:
+        """Seconds since the running job heard from least recently sent an event (0: none)."""
+        with self._lock:
+            now = time.monotonic()
+            return max((now - t for t in self._heard.values()), default=0.0)
 
     def words_per_second(self) -> float:
         with self._lock:
@@ -76,6 +91,11 @@ class _ScrapeTimeCollector:
             "gputrain_train_words_per_second",
             "Training throughput of the running word2vec jobs, words per second.",
             value=self.board.words_per_second(),
+        )
+        yield GaugeMetricFamily(
+            "gputrain_running_job_silent_seconds",
+            "Longest time any running job has gone without a training event, seconds.",
+            value=self.board.longest_silence(),
         )
         loss = GaugeMetricFamily(
             "gputrain_train_loss", "Latest training loss reported, per job kind.", labels=["kind"]

@@ -1,6 +1,7 @@
-"""docker/: Prometheus config is valid and compose, scrape target and image agree.
+"""docker/: Prometheus config and alert rules are valid (promtool check + promtool test), the
+Grafana dashboard asks for metrics the service has, and compose, scrape target and image agree.
 
-There is no Docker engine on CI machines; these checks read the files themselves.
+These checks read the files; tests/service/test_service_docker_run.py builds and runs the image.
 """
 
 import json
@@ -76,10 +77,12 @@ def test_dockerfile_is_a_non_root_gpu_image_with_a_healthcheck():
     for ln in lines:
         key, _, rest = ln.partition(" ")
         directive.setdefault(key, []).append(rest.strip())
-    assert re.fullmatch(r"nvidia/cuda:12[\w.]*-runtime-\S+", directive["FROM"][0])
+    args = dict(a.split("=", 1) for a in directive["ARG"])
+    assert re.fullmatch(r"docker\.io/nvidia/cuda:12[\w.]*-runtime-\S+", args["BASE"])
+    assert directive["FROM"][0] == "${BASE}"
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'^gpu = \[[^\]]*"cupy-cuda12x', pyproject, re.M)  # the [gpu] extra
-    assert any('pip install ".[gpu]"' in r for r in directive["RUN"])
+    assert re.search(rf'^{args["EXTRA"]} = \[[^\]]*"cupy-cuda12x', pyproject, re.M)
+    assert any('pip install ".${EXTRA:+[$EXTRA]}"' in r for r in directive["RUN"])
     user = directive["USER"][-1]
     assert user not in ("root", "0")
     assert json.loads(directive["ENTRYPOINT"][0]) == ["gputrain", "serve"]
@@ -88,7 +91,70 @@ def test_dockerfile_is_a_non_root_gpu_image_with_a_healthcheck():
     assert directive["EXPOSE"] == [port]
     assert json.loads(directive["VOLUME"][0]) == [option(cmd, "--data-dir")]
     health = directive["HEALTHCHECK"][0]
-    assert f"http://127.0.0.1:{port}/healthz" in health
+    assert f"http://127.0.0.1:{port}/readyz" in health  # healthy = ready for work
     for copied in ("pyproject.toml", "README.md", "kernels", "gputrain"):
         assert any(copied in r.split()[:-1] for r in directive["COPY"])
         assert (ROOT / copied).exists()
+
+
+def promtool_or_skip() -> str:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian package prometheus)")
+    return promtool
+
+
+def test_alert_rules_pass_promtool_check_and_their_unit_tests(compose):
+    promtool = promtool_or_skip()
+    for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"]):
+        r = subprocess.run([promtool, *args], cwd=DOCKER, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+    volumes = compose["services"]["prometheus"]["volumes"]
+    mounts = {m.split(":")[0]: m.split(":")[1] for m in volumes}
+    assert mounts["./alerts.yml"] == "/etc/prometheus/alerts.yml"
+    assert yaml.safe_load((DOCKER / "prometheus.yml").read_text())["rule_files"] == ["alerts.yml"]
+
+
+def service_metric_names(tmp_path) -> set[str]:
+    from prometheus_client import generate_latest
+
+    from gputrain.service.metrics import ServiceMetrics
+    from gputrain.service.store import JobStore
+
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    metrics = ServiceMetrics(store, ["cpu"], [])
+    metrics.board.last_loss["w2v"], metrics.board.last_epoch = 1.0, 1.0
+    text = generate_latest(metrics.registry).decode()
+    store.close()
+    names = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
+    # a histogram's and counter's series, and the one metric only GPU workers export
+    return names | {f"{n}{s}" for n in names for s in ("_total", "_bucket", "_sum", "_count")} \
+        | {"gputrain_device_memory_used_bytes", "up"}
+
+
+def test_grafana_dashboard_is_provisioned_and_asks_for_real_metrics(compose, tmp_path):
+    grafana = compose["services"]["grafana"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in grafana["volumes"]}
+    assert mounts["/etc/grafana/provisioning"] == "./grafana/provisioning"
+    provider = yaml.safe_load((DOCKER / "grafana/provisioning/dashboards/gputrain.yml").read_text())
+    path = provider["providers"][0]["options"]["path"]
+    assert (DOCKER / mounts[path].removeprefix("./") / "gputrain.json").is_file()
+    [source] = yaml.safe_load(
+        (DOCKER / "grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"]
+    assert source["url"] == "http://prometheus:9090" and "prometheus" in compose["services"]
+    dashboard = json.loads((DOCKER / "grafana/dashboards/gputrain.json").read_text())
+    known = service_metric_names(tmp_path)
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules = yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"][0]["rules"]
+    exprs += [r["expr"] for r in rules]
+    used = {m for e in exprs for m in re.findall(r"\b(gputrain_\w+|up)\b", e)}
+    assert used and used <= known, used - known
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for topic in ("jobs", "throughput", "loss", "memory"):
+        assert topic in titles
+
+
+def test_compose_health_check_asks_readyz(compose):
+    health = compose["services"]["gputrain"]["healthcheck"]
+    assert any("http://127.0.0.1:8000/readyz" in part for part in health["test"])
