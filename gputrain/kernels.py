@@ -12,7 +12,7 @@ sigmoid_bce_backward       gputrain.autograd.ops.losses.sigmoid_bce_backward
 softmax_xent_forward       gputrain.autograd.ops.losses.softmax_xent_forward
 softmax_xent_backward      gputrain.autograd.ops.losses.softmax_xent_backward
 sgd_rows, adagrad_rows     gputrain.optim.sparse.sgd_rows, adagrad_rows
-sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step
+sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step (``signs``: hier. softmax)
 w2v_device_train           gputrain.w2v.device_twin.train_launch (the device engine)
 w2v_device_draws           gputrain.w2v.sampling (keep_mask, reaches, negatives)
 =========================  ==============================================================
@@ -251,7 +251,8 @@ def w2v_launch(op: str, n_ctx: int, n_out: int, dim: int) -> tuple[int, int]:
     return warps, 4 * floats * warps
 
 
-def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float) -> float:
+def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, signs=None,
+              out_weight=None) -> float:
     _check(op, "w_in", w_in, numpy.float32, ndim=2)
     _same_shape(op, "w_out", _check(op, "w_out", w_out, numpy.float32, ndim=2), w_in.shape)
     _check(op, "contexts", contexts, numpy.int32, ndim=2)
@@ -266,6 +267,15 @@ def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float) -> float:
     dim = w_in.shape[1]
     if batch == 0 or n_ctx == 0 or n_out == 0:
         return 0.0
+    xp = _xp(w_in)
+    if signs is None:  # negative sampling: column 0 the positive, the rest negatives
+        signs = xp.full(targets.shape, -1.0, dtype=numpy.float32)
+        signs[:, 0] = 1.0
+    if out_weight is None:
+        out_weight = xp.ones(targets.shape, dtype=numpy.float32)
+    _same_shape(op, "signs", _check(op, "signs", signs, numpy.float32, ndim=2), targets.shape)
+    _same_shape(op, "out_weight", _check(op, "out_weight", out_weight, numpy.float32, ndim=2),
+                targets.shape)
     warps, shared = w2v_launch(op, n_ctx, n_out, dim)
     fn = _function("w2v_step.cu", op, w_in)
     if shared > SHARED_DEFAULT:  # one big centre: opt in to more shared memory
@@ -276,28 +286,32 @@ def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float) -> float:
                 f"kernels.{op}: dim {dim} with {n_out} outputs and {n_ctx} contexts needs"
                 f" {shared} bytes of shared memory per centre, more than this GPU has ({e})"
             ) from e
-    loss = _xp(w_in).empty(batch, dtype=numpy.float32)
+    loss = xp.empty(batch, dtype=numpy.float32)
     fn(
         (math.ceil(batch / warps),), (32 * warps,),
-        (w_in, w_out, contexts, targets, loss, numpy.float32(lr), numpy.int32(batch),
-         numpy.int32(n_ctx), numpy.int32(n_out), numpy.int32(dim)),
+        (w_in, w_out, contexts, targets, signs, out_weight, loss, numpy.float32(lr),
+         numpy.int32(batch), numpy.int32(n_ctx), numpy.int32(n_out), numpy.int32(dim)),
         shared_mem=shared,
     )
     return float(loss.sum(dtype=numpy.float64))  # reading the loss waits for the kernel
 
 
-def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
+def sgns_step(w_in, w_out, contexts, targets, lr: float, signs=None, out_weight=None) -> float:
     """One skip-gram negative-sampling step in place (HogBatch: one warp per centre word,
     its output rows shared by all its context words); returns the loss sum before the
-    update. See gputrain/w2v/step.py for the layout and the exact algorithm.
+    update. See gputrain/w2v/step.py for the layout and the exact algorithm. With
+    ``signs`` (float32 like ``targets``: +1 / -1 labels) it is the hierarchical-softmax
+    step (targets = Huffman inner nodes, signs = code bits; gputrain/w2v/huffman.py);
+    ``out_weight`` (float32 like ``targets``, default 1) scales each target row's update.
     NONDETERMINISTIC: Hogwild atomicAdd updates across centre words."""
-    return _w2v_step("sgns_step", w_in, w_out, contexts, targets, lr)
+    return _w2v_step("sgns_step", w_in, w_out, contexts, targets, lr, signs, out_weight)
 
 
-def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
+def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None, out_weight=None) -> float:
     """One CBOW (mean of context) negative-sampling step in place; returns the loss sum.
+    ``signs`` and ``out_weight`` as in :func:`sgns_step` (hierarchical softmax).
     NONDETERMINISTIC: Hogwild atomicAdd updates across centre words."""
-    return _w2v_step("cbow_step", w_in, w_out, contexts, targets, lr)
+    return _w2v_step("cbow_step", w_in, w_out, contexts, targets, lr, signs, out_weight)
 
 
 # -- device engine (kernels/w2v_device.cu) ---------------------------------------------

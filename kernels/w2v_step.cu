@@ -5,6 +5,12 @@
 //   contexts     int32 (batch, n_ctx): rows of w_in for centre b, -1 = padding
 //   targets      int32 (batch, n_out): rows of w_out, column 0 the positive (the centre
 //                word), then its negatives; -1 = masked
+//   signs        float32 (batch, n_out): the label of each target, +1 (label 1) or -1
+//                (label 0); negative sampling passes +1 then -1s, hierarchical softmax
+//                the code bits of the centre's Huffman path (+1 for bit 0, -1 for bit 1)
+//                with targets = its inner nodes (gputrain/w2v/huffman.py)
+//   out_weight   float32 (batch, n_out): the share of its update each target row gets (1
+//                for negative sampling; HS caps how far one batch moves a shared inner node)
 //   loss         float32 (batch,): the loss of centre b before the update
 //
 // Layout: one warp per centre word, lanes across the vector dimension (lane l owns elements
@@ -42,7 +48,10 @@ __device__ __forceinline__ float w2v_terms(float z, float* loss_term) {
 // (dim) and the coefficients g (n_ctx*n_out) floats.
 extern "C" __global__ void sgns_step(float* __restrict__ w_in, float* __restrict__ w_out,
                                      const int* __restrict__ contexts,
-                                     const int* __restrict__ targets, float* __restrict__ loss,
+                                     const int* __restrict__ targets,
+                                     const float* __restrict__ signs,
+                                     const float* __restrict__ out_weight,
+                                     float* __restrict__ loss,
                                      float lr, int batch, int n_ctx, int n_out, int dim) {
   GPUTRAIN_DYNAMIC_SHARED(float, smem);
   const int lane = threadIdx.x & 31;
@@ -55,6 +64,8 @@ extern "C" __global__ void sgns_step(float* __restrict__ w_in, float* __restrict
   float* g = in_row + dim;
   const int* ctx = contexts + (long long)b * n_ctx;
   const int* tgt = targets + (long long)b * n_out;
+  const float* sgn = signs + (long long)b * n_out;
+  const float* ow = out_weight + (long long)b * n_out;
 
   for (int t = 0; t < n_out; ++t) {
     const int row = tgt[t];
@@ -75,10 +86,10 @@ extern "C" __global__ void sgns_step(float* __restrict__ w_in, float* __restrict
         float part = 0.0f;
         for (int e = lane; e < dim; e += 32) part += in_row[e] * outs[t * dim + e];
         const float logit = w2v_warp_sum(part);
-        const float sign = t == 0 ? 1.0f : -1.0f;
+        const float sign = sgn[t];
         float term;
         coef = w2v_terms(sign * logit, &term) * sign * lr;
-        loss_sum += term;
+        loss_sum += term * fabsf(sign);
         for (int e = lane; e < dim; e += 32) dout[t * dim + e] += coef * in_row[e];
       }
       if (lane == 0) g[c * n_out + t] = coef;
@@ -98,7 +109,8 @@ extern "C" __global__ void sgns_step(float* __restrict__ w_in, float* __restrict
   for (int t = 0; t < n_out; ++t) {
     const int row = tgt[t];
     if (row < 0) continue;
-    for (int e = lane; e < dim; e += 32) atomicAdd(&w_out[(long long)row * dim + e], dout[t * dim + e]);
+    for (int e = lane; e < dim; e += 32)
+      atomicAdd(&w_out[(long long)row * dim + e], ow[t] * dout[t * dim + e]);
   }
   if (lane == 0) loss[b] = loss_sum;
 }
@@ -107,7 +119,10 @@ extern "C" __global__ void sgns_step(float* __restrict__ w_in, float* __restrict
 // warp: h (dim), its gradient (dim) and g (n_out) floats.
 extern "C" __global__ void cbow_step(float* __restrict__ w_in, float* __restrict__ w_out,
                                      const int* __restrict__ contexts,
-                                     const int* __restrict__ targets, float* __restrict__ loss,
+                                     const int* __restrict__ targets,
+                                     const float* __restrict__ signs,
+                                     const float* __restrict__ out_weight,
+                                     float* __restrict__ loss,
                                      float lr, int batch, int n_ctx, int n_out, int dim) {
   GPUTRAIN_DYNAMIC_SHARED(float, smem);
   const int lane = threadIdx.x & 31;
@@ -119,6 +134,8 @@ extern "C" __global__ void cbow_step(float* __restrict__ w_in, float* __restrict
   float* g = gh + dim;
   const int* ctx = contexts + (long long)b * n_ctx;
   const int* tgt = targets + (long long)b * n_out;
+  const float* sgn = signs + (long long)b * n_out;
+  const float* ow = out_weight + (long long)b * n_out;
 
   int count = 0;
   for (int c = 0; c < n_ctx; ++c) count += ctx[c] >= 0;
@@ -143,10 +160,10 @@ extern "C" __global__ void cbow_step(float* __restrict__ w_in, float* __restrict
       float part = 0.0f;
       for (int e = lane; e < dim; e += 32) part += h[e] * out[e];
       const float logit = w2v_warp_sum(part);
-      const float sign = t == 0 ? 1.0f : -1.0f;
+      const float sign = sgn[t];
       float term;
       coef = w2v_terms(sign * logit, &term) * sign * lr;
-      loss_sum += term;
+      loss_sum += term * fabsf(sign);
       for (int e = lane; e < dim; e += 32) gh[e] += coef * out[e];
     }
     if (lane == 0) g[t] = coef;
@@ -155,7 +172,8 @@ extern "C" __global__ void cbow_step(float* __restrict__ w_in, float* __restrict
   for (int t = 0; t < n_out; ++t) {
     const int row = tgt[t];
     if (row < 0) continue;
-    for (int e = lane; e < dim; e += 32) atomicAdd(&w_out[(long long)row * dim + e], g[t] * h[e]);
+    for (int e = lane; e < dim; e += 32)
+      atomicAdd(&w_out[(long long)row * dim + e], ow[t] * g[t] * h[e]);
   }
   for (int c = 0; c < n_ctx; ++c) {
     const int row = ctx[c];

@@ -1,13 +1,17 @@
-"""word2vec training speed and quality: ``gputrain w2v`` against gensim 4 ``Word2Vec``.
+"""word2vec training speed and quality: ``gputrain w2v`` against gensim 4 ``Word2Vec``
+(and word2vec.c and fastText when installed: ``pip install word2vec fasttext``).
 
     python scripts/bench_w2v.py CORPUS --eval-dir DIR [--tokens N] [--epochs E] [--threads T]
-                                [--cbow]
+        [--cbow] [--hs] [--negative K] [--alpha A] [--rounds R]
+        [--peers gensim,word2vec.c,fasttext]
 
 Writes the corpus as lines of 1,000 words (optionally only its first N tokens: gensim's
-``corpus_file`` mode silently truncates lines over 10,000 words), then trains both systems
-on it with the same settings (skip-gram, dim 100, window 5, negative 5, sample 1e-3,
-min-count 5, same epochs and threads), each as a separate command as a user would run it
-(gputrain through its CLI), and evaluates both vector files with the same code
+``corpus_file`` mode silently truncates lines over 10,000 words), then trains every system
+on it with the same settings (skip-gram or CBOW, negative sampling and/or hierarchical
+softmax, dim 100, window 5, sample 1e-3, min-count 5, the same alpha, epochs and threads;
+fastText with ``minn=0, maxn=0``), each as a separate command as a user would run it
+(gputrain through its CLI), ``--rounds`` times in alternation (A B C A B C ...: a shared,
+noisy machine slows neighbouring runs alike), and evaluates all vector files with the same code
 (``gputrain.vectors.evaluation``): WordSim-353 and SimLex-999 Spearman, analogy accuracy over
 the syntactic sections plus ``family`` within the 30,000 most frequent words. Words/s is
 raw corpus tokens x epochs over the wall time of the whole command; peak memory is the largest
@@ -19,6 +23,9 @@ same tables are not counted twice), sampled every 50 ms.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,18 +43,35 @@ from gputrain.vectors.evaluation import (
 from gputrain.vectors.keyedvectors import KeyedVectors
 from gputrain.w2v.corpus import iter_chunks
 
-SETTINGS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
+SETTINGS = dict(dim=100, window=5, sample=1e-3, min_count=5)
 
 GENSIM = textwrap.dedent("""
     import sys
     from gensim.models import Word2Vec
-    corpus, out, epochs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    sg = int(sys.argv[5])
-    model = Word2Vec(corpus_file=corpus, sg=sg, vector_size={dim}, window={window},
-                     negative={negative}, sample={sample}, min_count={min_count},
-                     epochs=epochs, workers=threads, seed=1)
+    corpus, out, epochs, threads, sg, hs, negative, alpha = sys.argv[1:9]
+    model = Word2Vec(corpus_file=corpus, sg=int(sg), hs=int(hs), negative=int(negative),
+                     alpha=float(alpha), vector_size={dim}, window={window},
+                     sample={sample}, min_count={min_count}, epochs=int(epochs),
+                     workers=int(threads), seed=1)
     model.wv.save_word2vec_format(out, binary=True)
 """).format(**SETTINGS)
+
+FASTTEXT = textwrap.dedent("""
+    import sys
+    import fasttext
+    corpus, out, epochs, threads, sg, hs, negative, alpha = sys.argv[1:9]
+    model = fasttext.train_unsupervised(
+        corpus, model="skipgram" if int(sg) else "cbow", loss="hs" if int(hs) else "ns",
+        neg=int(negative), lr=float(alpha), dim={dim}, ws={window}, t={sample},
+        minCount={min_count}, epoch=int(epochs), thread=int(threads), minn=0, maxn=0,
+        verbose=0)
+    words = model.get_words()
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(f"{{len(words)}} {dim}\\n")
+        for w in words:
+            f.write(w + " " + " ".join(f"{{x:.6f}}" for x in model.get_word_vector(w)) + "\\n")
+""").format(**SETTINGS)
+PEERS = ("gensim", "word2vec.c", "fasttext")
 
 
 def write_lines(corpus: Path, out: Path, tokens: int | None, per_line: int = 1000) -> int:
@@ -110,6 +134,42 @@ def evaluate(path: Path, eval_dir: Path) -> dict:
             "answered": an.total, "vocab": len(kv)}
 
 
+def commands(work: Path, lines: Path, args) -> dict[str, list[str]]:
+    """The command line of each system (word2vec.c and fastText when installed)."""
+    s = SETTINGS
+    negative = 0 if args.hs and not args.negative else args.negative
+
+    def peer_args(name):  # the argv of the GENSIM and FASTTEXT scripts
+        return [str(lines), str(work / f"{name}.bin"), str(args.epochs), str(args.threads),
+                "0" if args.cbow else "1", "1" if args.hs else "0", str(negative),
+                str(args.alpha)]
+
+    cmds = {
+        "gputrain": [sys.executable, "-m", "gputrain", "w2v", str(lines), "-o",
+                     str(work / "gputrain.bin"), "--dim", str(s["dim"]),
+                     "--window", str(s["window"]), "--negative", str(negative),
+                     "--sample", str(s["sample"]), "--min-count", str(s["min_count"]),
+                     "--alpha", str(args.alpha), "--epochs", str(args.epochs),
+                     "--threads", str(args.threads), "--device", "cpu", "--quiet", "--no-plot"]
+                    + (["--cbow"] if args.cbow else []) + (["--hs"] if args.hs else []),
+        "gensim": [sys.executable, "-c", GENSIM, *peer_args("gensim")],
+    }
+    w2v_c = shutil.which("word2vec", path=str(Path(sys.executable).parent))
+    if "word2vec.c" in args.peers and w2v_c:
+        cmds["word2vec.c"] = [
+            w2v_c, "-train", str(lines), "-output", str(work / "word2vec.c.bin"), "-binary", "1",
+            "-size", str(s["dim"]), "-window", str(s["window"]), "-sample", str(s["sample"]),
+            "-min-count", str(s["min_count"]), "-negative", str(negative),
+            "-hs", "1" if args.hs else "0", "-cbow", "1" if args.cbow else "0",
+            "-alpha", str(args.alpha), "-iter", str(args.epochs), "-threads", str(args.threads)]
+    if "fasttext" in args.peers and importlib.util.find_spec("fasttext"):
+        cmds["fasttext"] = [sys.executable, "-c", FASTTEXT, *peer_args("fasttext")]
+    missing = sorted(set(args.peers) - set(cmds))
+    if missing:
+        print(f"not installed, left out: {', '.join(missing)}", flush=True)
+    return cmds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", type=Path)
@@ -118,51 +178,72 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--only", choices=["gputrain", "gensim"], default=None)
-    ap.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram (both)")
+    ap.add_argument("--only", choices=["gputrain", *PEERS], default=None)
+    ap.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram (all)")
+    ap.add_argument("--hs", action="store_true",
+                    help="hierarchical softmax, with --negative 0 unless --negative is given")
+    ap.add_argument("--negative", type=int, default=None, help="default 5 (0 with --hs)")
+    ap.add_argument("--alpha", type=float, default=0.025, help="initial learning rate (all)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the systems alternately this many times (A B A B ...)")
+    ap.add_argument("--peers", default="gensim", metavar="NAMES",
+                    help="comma-separated: gensim,word2vec.c,fasttext (default gensim)")
     args = ap.parse_args()
+    args.peers = [p for p in args.peers.split(",") if p]
+    if args.negative is None:
+        args.negative = 0 if args.hs else 5
 
     with tempfile.TemporaryDirectory(prefix="bench_w2v_") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         lines = work / "corpus_1000.txt"
         n_tokens = write_lines(args.corpus, lines, args.tokens)
-        print(f"corpus: {n_tokens:,} tokens as lines of 1,000 words; "
-              f"{'CBOW' if args.cbow else 'skip-gram'}, {args.epochs} epochs, "
-              f"{args.threads} threads", flush=True)
-        s = SETTINGS
-        systems = {
-            "gputrain": [sys.executable, "-m", "gputrain", "w2v", str(lines), "-o",
-                         str(work / "gputrain.bin"), "--dim", str(s["dim"]),
-                         "--window", str(s["window"]), "--negative", str(s["negative"]),
-                         "--sample", str(s["sample"]), "--min-count", str(s["min_count"]),
-                         "--epochs", str(args.epochs), "--threads", str(args.threads),
-                         "--device", "cpu", "--quiet", "--no-plot"]
-                        + (["--cbow"] if args.cbow else []),
-            "gensim": [sys.executable, "-c", GENSIM, str(lines), str(work / "gensim.bin"),
-                       str(args.epochs), str(args.threads), "0" if args.cbow else "1"],
-        }
-        rows = {}
-        for name, cmd in systems.items():
-            if args.only and name != args.only:
-                continue
-            seconds, peak = run_measured(cmd)
-            rows[name] = {"seconds": seconds, "wps": n_tokens * args.epochs / seconds,
-                          "rss": peak, **evaluate(work / f"{name}.bin", args.eval_dir)}
-            print(f"{name}: done in {seconds:.1f}s", flush=True)
+        model = "CBOW" if args.cbow else "skip-gram"
+        output = f"hierarchical softmax + negative {args.negative}" if args.hs and args.negative \
+            else "hierarchical softmax" if args.hs else f"negative {args.negative}"
+        print(f"corpus: {n_tokens:,} tokens as lines of 1,000 words; {model}, {output}, "
+              f"alpha {args.alpha}, {args.epochs} epochs, {args.threads} threads, "
+              f"{args.rounds} round(s)", flush=True)
+        cmds = commands(work, lines, args)
+        names = [n for n in cmds if n == "gputrain" or (n in args.peers and not args.only)]
+        if args.only:
+            names = [args.only]
+        runs: dict[str, list[dict]] = {n: [] for n in names}
+        for _ in range(args.rounds):
+            for name in names:
+                seconds, peak = run_measured(cmds[name])
+                runs[name].append({"seconds": seconds, "wps": n_tokens * args.epochs / seconds,
+                                   "rss": peak, **evaluate(work / f"{name}.bin", args.eval_dir)})
+                print(f"{name}: done in {seconds:.1f}s", flush=True)
+    report(runs)
 
-    header = (f"{'system':<10}{'wall s':>8}{'words/s':>11}{'peak PSS':>10}{'WS353':>8}"
+
+def report(runs: dict[str, list[dict]]) -> None:
+    """Per system the median of each figure over its runs; per peer gputrain's speed ratio
+    round by round (median and range) and the quality differences of the medians."""
+    def med(name, key):
+        return statistics.median(r[key] for r in runs[name])
+
+    header = (f"{'system':<11}{'wall s':>8}{'words/s':>11}{'peak PSS':>10}{'WS353':>8}"
               f"{'SimLex':>8}{'analogy':>9}{'answered':>10}{'vocab':>8}")
-    print(header)
-    for name, r in rows.items():
-        print(f"{name:<10}{r['seconds']:>8.1f}{r['wps']:>11,.0f}{r['rss'] / 2**20:>8.0f}MB"
-              f"{r['wordsim']:>8.3f}{r['simlex']:>8.3f}{100 * r['analogy']:>8.1f}%"
-              f"{r['answered']:>10}{r['vocab']:>8}")
-    if len(rows) == 2:
-        g, o = rows["gputrain"], rows["gensim"]
-        print(f"ratio gputrain/gensim: speed {g['wps'] / o['wps']:.2f}x, "
-              f"WS353 {g['wordsim'] - o['wordsim']:+.3f}, SimLex {g['simlex'] - o['simlex']:+.3f},"
-              f" analogy {100 * (g['analogy'] - o['analogy']):+.1f} points")
+    print(header + ("   (medians)" if any(len(r) > 1 for r in runs.values()) else ""))
+    for name in runs:
+        print(f"{name:<11}{med(name, 'seconds'):>8.1f}{med(name, 'wps'):>11,.0f}"
+              f"{med(name, 'rss') / 2**20:>8.0f}MB{med(name, 'wordsim'):>8.3f}"
+              f"{med(name, 'simlex'):>8.3f}{100 * med(name, 'analogy'):>8.1f}%"
+              f"{int(med(name, 'answered')):>10}{int(med(name, 'vocab')):>8}")
+    if "gputrain" not in runs:
+        return
+    for peer in runs:
+        if peer == "gputrain":
+            continue
+        ratios = [g["wps"] / o["wps"] for g, o in zip(runs["gputrain"], runs[peer], strict=True)]
+        spread = f" (range {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} rounds)" \
+            if len(ratios) > 1 else ""
+        print(f"gputrain/{peer}: speed {statistics.median(ratios):.2f}x{spread}, "
+              f"WS353 {med('gputrain', 'wordsim') - med(peer, 'wordsim'):+.3f}, "
+              f"SimLex {med('gputrain', 'simlex') - med(peer, 'simlex'):+.3f}, "
+              f"analogy {100 * (med('gputrain', 'analogy') - med(peer, 'analogy')):+.1f} points")
 
 
 if __name__ == "__main__":

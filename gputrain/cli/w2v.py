@@ -69,6 +69,7 @@ def check_options(p: dict) -> Word2VecConfig:
             vector_size=p["dim"], window=p["window"], min_count=p["min_count"],
             negative=p["negative"], ns_exponent=p["ns_exponent"], sample=p["sample"],
             alpha=p["alpha"], min_alpha=p["min_alpha"], epochs=p["epochs"], cbow=p["cbow"],
+            hs=p.get("hs", False),
             seed=p["seed"], threads=p["threads"], max_vocab_size=p["max_vocab_size"],
             lowercase=p["lowercase"], vectors=p["which"],
             batch_centres=p["batch_size"], engine=p.get("engine", "auto")).validate()
@@ -85,7 +86,7 @@ def check_options(p: dict) -> Word2VecConfig:
 @click.option("--window", type=int, default=D.window, show_default=True,
               help="Largest context window (each centre draws 1..window).")
 @click.option("--negative", type=int, default=D.negative, show_default=True,
-              help="Negative samples per centre word.")
+              help="Negative samples per centre word (0: none, needs --hs).")
 @click.option("--ns-exponent", type=float, default=D.ns_exponent, show_default=True,
               help="Negatives are drawn from unigram counts to this power.")
 @click.option("--sample", type=float, default=D.sample, show_default=True,
@@ -100,6 +101,9 @@ def check_options(p: dict) -> Word2VecConfig:
 @click.option("--max-vocab-size", type=int, default=None,
               help="Bound the words counted at once (gensim-style pruning of rare words).")
 @click.option("--cbow", is_flag=True, help="CBOW (mean of context) instead of skip-gram.")
+@click.option("--hs", is_flag=True,
+              help="Hierarchical softmax (Huffman tree); with --negative 0 it is the only "
+                   "output layer, else both train (as word2vec.c -hs 1 -negative K).")
 @click.option("--threads", type=int, default=D.threads, show_default=True,
               help="Worker processes on the CPU (Hogwild on shared tables).")
 @click.option("--seed", type=int, default=D.seed, show_default=True,
@@ -130,7 +134,7 @@ def check_options(p: dict) -> Word2VecConfig:
 @click.option("--no-plot", is_flag=True, help="Do not write the OUT.loss.png loss curve.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_alpha, epochs,
-        min_count, max_vocab_size, cbow, threads, seed, device, engine, which, lowercase,
+        min_count, max_vocab_size, cbow, hs, threads, seed, device, engine, which, lowercase,
         batch_size, events, checkpoint_every, checkpoint_dir, resume, restart, keep_checkpoint,
         no_plot, quiet):
     """Train word2vec vectors on CORPUS (UTF-8 text or .gz, '-' for standard input;

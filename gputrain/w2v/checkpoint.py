@@ -2,7 +2,7 @@
 
 The directory (``--checkpoint-dir``, default ``OUT.ckpt/`` next to the output) also holds
 the encoded corpus cache (:mod:`gputrain.w2v.encoded`), so a resumed run neither re-reads
-the text nor re-counts the vocabulary. The checkpoint file holds both tables, the
+the text nor re-counts the vocabulary. The checkpoint file holds the tables, the
 (epoch, slice) done flags, the words trained so far, the loss tally and history, the
 settings and the corpus fingerprint; it is written under a temporary name and renamed, so
 it is always either the previous complete checkpoint or the new one.
@@ -36,6 +36,7 @@ class Checkpoint:
     pairs: float  # input-output terms so far
     history: np.ndarray  # (n, 3): words, mean loss per term, alpha
     meta: dict  # settings, corpus fingerprint, slice_words, elapsed seconds
+    w_hs: np.ndarray | None = None  # hierarchical softmax's inner-node table, if on
 
 
 def checkpoint_path(ckpt_dir) -> Path:
@@ -57,7 +58,8 @@ def save_checkpoint(ckpt_dir, ck: Checkpoint) -> Path:
     path = checkpoint_path(ckpt_dir)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, w_in=to_cpu(ck.w_in), w_out=to_cpu(ck.w_out), done=ck.done,
+            hs = {} if ck.w_hs is None else {"w_hs": to_cpu(ck.w_hs)}
+            np.savez(f, w_in=to_cpu(ck.w_in), w_out=to_cpu(ck.w_out), done=ck.done, **hs,
                      totals=np.array([ck.words, ck.loss, ck.pairs], dtype=np.float64),
                      history=np.asarray(ck.history, dtype=np.float64).reshape(-1, 3),
                      meta=np.frombuffer(json.dumps(ck.meta).encode(), dtype=np.uint8))
@@ -73,7 +75,8 @@ def load_checkpoint(ckpt_dir) -> Checkpoint | None:
         with np.load(path) as z:
             words, loss, pairs = (float(x) for x in z["totals"])
             return Checkpoint(z["w_in"], z["w_out"], z["done"].copy(), words, loss, pairs,
-                              z["history"], json.loads(bytes(z["meta"]).decode()))
+                              z["history"], json.loads(bytes(z["meta"]).decode()),
+                              z["w_hs"] if "w_hs" in z.files else None)
     except (OSError, ValueError, KeyError) as e:
         raise GputrainError(
             f"checkpoint {path} is unreadable ({e}); delete it to start over") from None

@@ -22,6 +22,7 @@ class Word2VecConfig:
     min_alpha: float = 0.0001
     epochs: int = 5
     cbow: bool = False
+    hs: bool = False  # hierarchical softmax (besides negative sampling when negative > 0)
     seed: int = 1
     threads: int = 1
     max_vocab_size: int | None = None
@@ -38,8 +39,13 @@ class Word2VecConfig:
             (1 <= self.vector_size <= 10_000, "vector_size",
              f"--dim must be in 1..10000, got {self.vector_size}"),
             (1 <= self.window <= 100, "window", f"--window must be in 1..100, got {self.window}"),
-            (1 <= self.negative <= 100, "negative",
-             f"--negative must be in 1..100, got {self.negative}"),
+            (0 <= self.negative <= 100, "negative",
+             f"--negative must be in 0..100, got {self.negative}"),
+            (self.negative > 0 or self.hs, "negative",
+             "--negative 0 turns negative sampling off and needs --hs (hierarchical softmax)"),
+            (self.negative > 0 or self.vectors == "input", "vectors",
+             f"--vectors {self.vectors} uses the negative-sampling output table, which "
+             "--negative 0 does not train"),
             (1 <= self.epochs <= 10_000, "epochs",
              f"--epochs must be in 1..10000, got {self.epochs}"),
             (self.min_count >= 1, "min_count",
@@ -79,4 +85,4 @@ class Word2VecConfig:
     # settings a checkpoint must agree with to be resumed
     RESUME_KEYS = ("vector_size", "window", "min_count", "negative", "ns_exponent", "sample",
                    "alpha", "min_alpha", "epochs", "cbow", "seed", "max_vocab_size",
-                   "lowercase", "batch_centres")
+                   "lowercase", "batch_centres", "hs")

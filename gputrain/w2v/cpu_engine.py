@@ -23,14 +23,15 @@ class CpuEngine:
     name = "cpu"
     device = CPU
 
-    def __init__(self, threads: int, cache_dir):
+    def __init__(self, threads: int, cache_dir, hs: bool = False):
         self.n_workers = threads
         self.cache_dir = cache_dir
+        self.hs = hs  # a third table, w_hs (hierarchical softmax)
 
     def new_state(self, n_words: int, dim: int, n_slots: int) -> SharedState:
         if self.n_workers > 1:
-            return SharedState.create_shared(n_words, dim, self.n_workers, n_slots)
-        return SharedState.local(n_words, dim, 1, n_slots)
+            return SharedState.create_shared(n_words, dim, self.n_workers, n_slots, self.hs)
+        return SharedState.local(n_words, dim, 1, n_slots, hs=self.hs)
 
     def run(self, state: SharedState, corpus, plan: Plan, monitor) -> bool:
         if self.n_workers == 1:

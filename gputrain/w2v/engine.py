@@ -49,12 +49,15 @@ def choose_engine(cfg: Word2VecConfig, device: Device, cache_dir) -> Engine:
     kind = cfg.engine
     if kind == "auto":
         kind = "device" if device.is_gpu else "cpu"
+    if cfg.hs and kind == "device":
+        raise OptionError("hs", "--hs trains on the CPU engine (--engine cpu); the device "
+                                "engine has negative sampling only")
     if kind == "cpu":
         if device.is_gpu:
             raise OptionError("engine", f"--engine cpu trains on the CPU, not on --device {device}")
         from gputrain.w2v.cpu_engine import CpuEngine
 
-        return CpuEngine(cfg.threads, cache_dir)
+        return CpuEngine(cfg.threads, cache_dir, cfg.hs)
     from gputrain.w2v.device_engine import DeviceEngine
 
     return DeviceEngine(device)

@@ -120,7 +120,7 @@ class Monitor:
         meta = {**self.meta, "elapsed": self.elapsed_before + time.monotonic() - self.t0}
         path = ckpt.save_checkpoint(self.ckpt_dir, ckpt.Checkpoint(
             self.state.w_in, self.state.w_out, np.array(self.state.done), words, loss, pairs,
-            self.history_array(), meta))
+            self.history_array(), meta, self.state.w_hs))
         self.checkpoints += 1
         self.next_checkpoint = self._next_threshold(words)
         self.epoch_checkpoint_pending = False

@@ -1,10 +1,11 @@
-"""The training state every worker sees: the two tables and a few counters.
+"""The training state every worker sees: the tables and a few counters.
 
 With ``--threads N > 1`` the state lives in two memory-mapped files under ``/dev/shm``
 (RAM), which every worker process maps (forked workers inherit the parent's mappings,
 and the files are unlinked as soon as they are forked): Hogwild, i.e. workers update the same tables
 without locks, as word2vec.c's threads do. With one thread (or on a GPU) the same
-structure holds plain in-process arrays.
+structure holds plain in-process arrays. The tables are ``w_in`` and ``w_out`` and, with
+hierarchical softmax, ``w_hs`` (one row per Huffman inner node; else None).
 
 Counters (float64): ``pause``/``stop`` flags set by the parent, ``base_words`` (words
 trained before this run, from a checkpoint), per worker ``words`` (finished slices),
@@ -36,12 +37,14 @@ class StateSpec:
     dim: int
     n_workers: int
     n_slots: int
+    hs: bool = False
 
 
 class SharedState:
-    def __init__(self, w_in, w_out, counters, n_workers: int, n_slots: int, spec=None):
-        self.w_in = w_in
-        self.w_out = w_out
+    def __init__(self, tables, counters, n_workers: int, n_slots: int, spec=None):
+        self.w_in = tables[0]
+        self.w_out = tables[1]
+        self.w_hs = tables[2] if len(tables) > 2 else None
         self.counters = counters
         self.n_workers = n_workers
         self.n_slots = n_slots
@@ -58,30 +61,31 @@ class SharedState:
         return _HEAD + _PER_WORKER * n_workers + 2 * n_slots
 
     @classmethod
-    def local(cls, n_words, dim, n_workers, n_slots, xp=np) -> SharedState:
-        tables = xp.zeros((2, n_words, dim), dtype=np.float32)
+    def local(cls, n_words, dim, n_workers, n_slots, xp=np, hs: bool = False) -> SharedState:
+        tables = xp.zeros((3 if hs else 2, n_words, dim), dtype=np.float32)
         counters = np.zeros(cls._counter_len(n_workers, n_slots), dtype=np.float64)
-        return cls(tables[0], tables[1], counters, n_workers, n_slots)
+        return cls(tables, counters, n_workers, n_slots)
 
     @classmethod
-    def create_shared(cls, n_words, dim, n_workers, n_slots) -> SharedState:
+    def create_shared(cls, n_words, dim, n_workers, n_slots, hs: bool = False) -> SharedState:
         where = "/dev/shm" if os.path.isdir("/dev/shm") else None
         fd, tables_path = tempfile.mkstemp(prefix="gputrain-w2v-", suffix=".f32", dir=where)
         os.close(fd)
         fd, counters_path = tempfile.mkstemp(prefix="gputrain-w2v-", suffix=".f64", dir=where)
         os.close(fd)
-        spec = StateSpec(tables_path, counters_path, n_words, dim, n_workers, n_slots)
-        tables = np.memmap(tables_path, np.float32, "w+", shape=(2, n_words, dim))
+        spec = StateSpec(tables_path, counters_path, n_words, dim, n_workers, n_slots, hs)
+        tables = np.memmap(tables_path, np.float32, "w+", shape=(3 if hs else 2, n_words, dim))
         counters = np.memmap(counters_path, np.float64, "w+",
                              shape=(cls._counter_len(n_workers, n_slots),))
-        return cls(tables[0], tables[1], counters, n_workers, n_slots, spec)
+        return cls(tables, counters, n_workers, n_slots, spec)
 
     @classmethod
     def attach(cls, spec: StateSpec) -> SharedState:
-        tables = np.memmap(spec.tables_path, np.float32, "r+", shape=(2, spec.n_words, spec.dim))
+        tables = np.memmap(spec.tables_path, np.float32, "r+",
+                           shape=(3 if spec.hs else 2, spec.n_words, spec.dim))
         counters = np.memmap(spec.counters_path, np.float64, "r+",
                              shape=(cls._counter_len(spec.n_workers, spec.n_slots),))
-        return cls(tables[0], tables[1], counters, spec.n_workers, spec.n_slots, spec)
+        return cls(tables, counters, spec.n_workers, spec.n_slots, spec)
 
     def release(self) -> None:
         """Delete the shared files' names (the mappings live on until unmapped)."""

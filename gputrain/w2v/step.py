@@ -40,6 +40,13 @@ context rows (gensim's ``cbow_mean=1``); ``g[t] = label[t] - sigmoid(h . w_out[t
 i.e. the gradient of the mean without the 1/n; with the exact 1/n, input vectors learn n
 times slower and CBOW lags far behind gensim). Centres with no valid context are skipped.
 
+Hierarchical softmax is the same arithmetic with other rows and labels: ``targets`` are
+the Huffman inner nodes on the centre's path (rows of the HS table ``w_hs``), ``signs``
+(float32, like ``targets``) their labels, +1 for code bit 0 and -1 for 1, replacing
+"column 0 positive, the rest negative", and ``out_weight`` (float32, like ``targets``;
+default 1) scales each output row's update (:mod:`gputrain.w2v.huffman` caps the shared
+inner nodes with it).
+
 :func:`sgns_window_step` is the CPU trainer's skip-gram: the same arithmetic for a run of
 consecutive centre words, given as positions instead of a ``contexts`` matrix (tested
 equal to :func:`sgns_step`). On CuPy arrays :func:`sgns_step` / :func:`cbow_step` call
@@ -89,11 +96,27 @@ def _scatter_add(table, rows, values) -> None:
     np.add.at(flat_table, flat, values.reshape(-1))
 
 
-def _signed_mask(targets, mask_t):
-    """+1 for a valid positive, -1 for a valid negative, 0 when masked: (B, 1+K) float32."""
+def _signed_mask(targets, mask_t, signs=None):
+    """+1 for a valid positive, -1 for a valid negative, 0 when masked: (B, 1+K) float32.
+    ``signs`` (B, T) replaces "column 0 positive, the rest negative" (hierarchical softmax:
+    +1 / -1 per code bit, see :mod:`gputrain.w2v.huffman`)."""
+    if signs is not None:
+        if signs.shape != targets.shape or signs.dtype != np.float32:
+            raise ValueError("signs must be float32 of the targets' shape")
+        return signs * mask_t
     sign = np.full(targets.shape, -1.0, dtype=np.float32)
     sign[:, 0] = 1.0
     return sign * mask_t
+
+
+def _weighted(grad_out, out_weight):
+    """The output rows' gradient ``(B, T, d)`` times ``out_weight`` ``(B, T)`` (None: 1)."""
+    if out_weight is None:
+        return grad_out
+    if out_weight.shape != grad_out.shape[:2] or out_weight.dtype != np.float32:
+        raise ValueError("out_weight must be float32 of the targets' shape")
+    grad_out *= out_weight[:, :, None]
+    return grad_out
 
 
 def _grad_and_loss(logits, sign, lr: float):
@@ -118,12 +141,15 @@ def _grad_and_loss(logits, sign, lr: float):
     return e, loss
 
 
-def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
-    """One skip-gram negative-sampling SGD step in place; returns the loss sum (float64)."""
+def sgns_step(w_in, w_out, contexts, targets, lr: float, signs=None,
+              out_weight=None) -> float:
+    """One skip-gram negative-sampling SGD step in place; returns the loss sum (float64).
+    With ``signs``, the labels of the targets, and ``out_weight``, the output rows' update
+    weights (hierarchical softmax)."""
     if is_gpu_array(w_in):
         from gputrain import kernels
 
-        return kernels.sgns_step(w_in, w_out, contexts, targets, lr)
+        return kernels.sgns_step(w_in, w_out, contexts, targets, lr, signs, out_weight)
     _check(w_in, w_out, contexts, targets)
     mask_c = contexts >= 0
     mask_t = targets >= 0
@@ -131,22 +157,24 @@ def sgns_step(w_in, w_out, contexts, targets, lr: float) -> float:
     trow = np.where(mask_t, targets, 0)
     inputs = np.take(w_in, crow, axis=0)  # (B, C, d)
     outputs = np.take(w_out, trow, axis=0)  # (B, T, d)
-    sign = mask_c[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]  # (B, C, T)
+    sign = mask_c[:, :, None] * _signed_mask(targets, mask_t, signs)[:, None, :]  # (B, C, T)
     logits = np.matmul(inputs, outputs.transpose(0, 2, 1))
     g, loss = _grad_and_loss(logits, sign, lr)  # lr * (label - sigmoid), 0 where masked
     grad_in = np.matmul(g, outputs)  # (B, C, d)
-    grad_out = np.matmul(g.transpose(0, 2, 1), inputs)  # (B, T, d)
+    grad_out = _weighted(np.matmul(g.transpose(0, 2, 1), inputs), out_weight)  # (B, T, d)
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
     _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
     return loss
 
 
-def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
-    """One CBOW (mean of context) negative-sampling SGD step in place; returns the loss sum."""
+def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None,
+              out_weight=None) -> float:
+    """One CBOW (mean of context) negative-sampling SGD step in place; returns the loss sum.
+    ``signs`` and ``out_weight`` as in :func:`sgns_step`."""
     if is_gpu_array(w_in):
         from gputrain import kernels
 
-        return kernels.cbow_step(w_in, w_out, contexts, targets, lr)
+        return kernels.cbow_step(w_in, w_out, contexts, targets, lr, signs, out_weight)
     _check(w_in, w_out, contexts, targets)
     mask_c = contexts >= 0
     count = mask_c.sum(axis=1)
@@ -158,11 +186,11 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float) -> float:
     h = np.einsum("bcd,bc->bd", np.take(w_in, crow, axis=0), mask_c.astype(np.float32))
     h *= inv_n[:, None]
     outputs = np.take(w_out, trow, axis=0)  # (B, T, d)
-    sign = _signed_mask(targets, mask_t)
+    sign = _signed_mask(targets, mask_t, signs)
     logits = np.einsum("bd,btd->bt", h, outputs)
     g, loss = _grad_and_loss(logits, sign, lr)  # (B, T)
     grad_h = np.einsum("bt,btd->bd", g, outputs)  # to every context row, undivided
-    grad_out = g[:, :, None] * h[:, None, :]
+    grad_out = _weighted(g[:, :, None] * h[:, None, :], out_weight)
     grad_in = np.broadcast_to(grad_h[:, None, :], crow.shape + (w_in.shape[1],))
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
     _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
@@ -186,7 +214,8 @@ def _band(k: int, span: int, T: int):
     return _MAPS[key]
 
 
-def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
+def sgns_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
+                     out_weight=None) -> float:
     """:func:`sgns_step` for ``B`` *consecutive* centre words, computed per position.
 
     ``words`` int32 ``(B + 2W,)`` are the (kept) words from ``W`` before the first centre to
@@ -214,10 +243,14 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     T = targets.shape[1]
     nb = -(-n // k)
     n_p = nb * k
+    sign_t = _signed_mask(targets, targets >= 0, signs)
     if n_p != n:
         words = np.concatenate([words, np.full(n_p - n, -1, np.int32)])
         valid = np.concatenate([valid, np.zeros((n_p - n, width), bool)])
         targets = np.concatenate([targets, np.full((n_p - n, T), -1, np.int32)])
+        sign_t = np.concatenate([sign_t, np.zeros((n_p - n, T), np.float32)])
+        if out_weight is not None:
+            out_weight = np.concatenate([out_weight, np.zeros((n_p - n, T), np.float32)])
     mask_t = targets >= 0
     trow = np.where(mask_t, targets, 0)
     rows = np.where(words >= 0, words, 0)
@@ -233,12 +266,13 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     in_mask = np.zeros((n_p, span), dtype=np.float32)
     in_mask[:, :half] = valid[:, :half]
     in_mask[:, half + 1:] = valid[:, half:]
-    sign = in_mask[:, :, None] * _signed_mask(targets, mask_t)[:, None, :]
+    sign = in_mask[:, :, None] * sign_t[:, None, :]
     g, loss = _grad_and_loss(logits, sign, lr)
     Gb = np.zeros((nb, k + width, k * T), dtype=np.float32)
     Gb[:, R, C] = g.reshape(nb, k, span, T)
     grad_Pb = np.matmul(Gb, Ob)  # (nb, k+2W, d)
-    grad_out = np.matmul(Gb.transpose(0, 2, 1), Pb)  # (nb, kT, d)
+    grad_out = np.matmul(Gb.transpose(0, 2, 1), Pb).reshape(n_p, T, dim)
+    grad_out = _weighted(grad_out, out_weight)
     # overlap-add: row r of block j is position j*k + r; add rows k at a time
     pieces = -(-(k + width) // k)
     grad_pos = np.zeros((n_p + pieces * k, dim), dtype=np.float32)
@@ -251,7 +285,8 @@ def sgns_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     return loss
 
 
-def cbow_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
+def cbow_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
+                     out_weight=None) -> float:
     """:func:`cbow_step` for ``B`` consecutive centre words in the layout of
     :func:`sgns_window_step` (``contexts[b, c] = words[b + W + offset_c]`` where
     ``valid[b, c]``): each input row is gathered and scattered once per position, and the
@@ -276,9 +311,9 @@ def cbow_window_step(w_in, w_out, words, valid, targets, lr: float) -> float:
     h *= (1.0 / np.maximum(count, 1)).astype(np.float32)[:, None]
     outputs = np.take(w_out, trow, axis=0)  # (B, T, d)
     logits = np.matmul(outputs, h[:, :, None])[:, :, 0]  # (B, T)
-    g, loss = _grad_and_loss(logits, _signed_mask(targets, mask_t), lr)
+    g, loss = _grad_and_loss(logits, _signed_mask(targets, mask_t, signs), lr)
     grad_h = np.matmul(g[:, None, :], outputs)[:, 0]  # (B, d), to every context row
-    grad_out = g[:, :, None] * h[:, None, :]
+    grad_out = _weighted(g[:, :, None] * h[:, None, :], out_weight)
     grad_pos = np.zeros_like(by_position)
     for c, off in enumerate(offsets):
         grad_pos[off:off + n] += weight[:, c:c + 1] * grad_h

@@ -90,13 +90,13 @@ def make_plan(cfg: Word2VecConfig, corpus: EncodedCorpus, checkpoint_every: int)
         slice_words = max(1000, min(slice_words, checkpoint_every))
     batch = safe_batch_centres(corpus.vocab.counts, cfg.sample, cfg.batch_centres)
     return Plan(n_ids, slice_words, cfg.epochs, cfg.window, cfg.negative, cfg.ns_exponent,
-                cfg.sample, cfg.alpha, cfg.min_alpha, cfg.cbow, cfg.seed, batch)
+                cfg.sample, cfg.alpha, cfg.min_alpha, cfg.cbow, cfg.seed, batch, cfg.hs)
 
 
 def _check_resumable(meta: dict, cfg: Word2VecConfig, corpus_path, ckpt_dir) -> None:
     saved = meta.get("config", {})
     for key in Word2VecConfig.RESUME_KEYS:
-        if saved.get(key) != getattr(cfg, key):
+        if saved.get(key, getattr(Word2VecConfig(), key)) != getattr(cfg, key):
             raise GputrainError(
                 f"checkpoint in {ckpt_dir} was made with {key}={saved.get(key)!r}, not "
                 f"{getattr(cfg, key)!r}; use the same settings or another --checkpoint-dir")
@@ -141,6 +141,8 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
             if resumed is not None:
                 state.w_in[...] = to_device(resumed.w_in, engine.device)
                 state.w_out[...] = to_device(resumed.w_out, engine.device)
+                if state.w_hs is not None:
+                    state.w_hs[...] = to_device(resumed.w_hs, engine.device)
                 state.done[...] = resumed.done
                 state.claimed[...] = resumed.done
                 state.base_words = resumed.words

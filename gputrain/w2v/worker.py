@@ -24,6 +24,8 @@ import numpy as np
 from gputrain.errors import GputrainError
 from gputrain.w2v.batches import keep_probabilities, negative_table, slice_batches
 from gputrain.w2v.encoded import EncodedCorpus, open_cache
+from gputrain.w2v.hs_step import output_steps
+from gputrain.w2v.huffman import huffman_paths
 from gputrain.w2v.shared import (
     DIVERGED,
     FAILED,
@@ -61,6 +63,7 @@ class Plan:
     cbow: bool
     seed: int
     batch_centres: int
+    hs: bool = False  # hierarchical softmax (w_hs), besides negative sampling if negative > 0
 
     @property
     def n_slices(self) -> int:
@@ -108,6 +111,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
     keep_prob = keep_probabilities(corpus.vocab.counts, plan.sample)
     neg_table = negative_table(corpus.vocab.counts, plan.ns_exponent)
     window_step = cbow_window_step if plan.cbow else sgns_window_step
+    hs_paths = huffman_paths(corpus.vocab.counts) if plan.hs else None
     mine = plan.shard(worker, state.n_workers)
     for epoch in range(plan.epochs):
         while True:
@@ -125,10 +129,9 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
                     plan.batch_centres, windows=True):
                 state.inflight[worker] = fraction * (hi - lo)
                 lr = plan.alpha_at(state.words_done())
-                n_in = valid.sum(axis=1)
-                n_out = (targets >= 0).sum(axis=1)
-                pairs = int(np.dot(n_in > 0, n_out) if plan.cbow else np.dot(n_in, n_out))
-                loss = window_step(state.w_in, state.w_out, words, valid, targets, lr)
+                loss, pairs = output_steps(window_step, state, (words, valid), targets,
+                                           valid.sum(axis=1), lr, cbow=plan.cbow,
+                                           negative=plan.negative > 0, paths=hs_paths)
                 if not math.isfinite(loss):
                     raise Diverged(lr, state.words_done())
                 state.loss[worker] += loss

@@ -128,6 +128,38 @@ def test_w2v_step_loss_trajectory_and_tables_match_twin(kernels, xp, step):
     close(got_out, want_out)
 
 
+@pytest.mark.parametrize("step", ["sgns_step", "cbow_step"])
+def test_hierarchical_softmax_step_matches_twin(kernels, xp, step):
+    """The HS step: targets are Huffman inner nodes (-1 padded to the longest path of the
+    batch), signs the code bits of real paths, out_weight the inner nodes' shares
+    (gputrain/w2v/huffman.py). Every path starts at the root, so centres of one launch
+    race on it (Hogwild, as sgns_step's shared negatives): one centre per launch is exact."""
+    from gputrain.w2v.huffman import huffman_paths
+
+    rng = np.random.default_rng(17)
+    vocab, dim = 300, 37
+    paths = huffman_paths(rng.zipf(1.3, vocab).astype(np.int64))
+    w_in = ((rng.uniform(size=(vocab, dim)) - 0.5) / dim).astype(np.float32)
+    w_hs = (rng.normal(size=(vocab, dim)) * 0.3).astype(np.float32)
+    want_in, want_hs = w_in.copy(), w_hs.copy()
+    got_in, got_hs = xp.array(w_in), xp.array(w_hs)
+    ctx, _ = _w2v_batch(rng, vocab, batch=12, n_ctx=6, n_out=1)
+    tgt, signs, weight = paths.batch(rng.integers(0, vocab, 12).astype(np.int32))
+    assert (tgt < 0).any() and (signs == -1).any() and (signs == 1).any()
+    weight[:, 0] = 0.5  # as if the root were on 16 paths
+    for b in range(1, 12):
+        one = slice(b, b + 1)
+        lr = 0.4 / b
+        want = getattr(twin_step, step)(want_in, want_hs, ctx[one], tgt[one], lr, signs[one],
+                                        weight[one])
+        got = getattr(kernels, step)(got_in, got_hs, xp.asarray(ctx[one]), xp.asarray(tgt[one]),
+                                     lr, xp.asarray(signs[one]), xp.asarray(weight[one]))
+        assert got == pytest.approx(want, rel=RTOL)
+    assert np.abs(want_hs - w_hs).max() > 1e-3
+    close(got_in, want_in)
+    close(got_hs, want_hs)
+
+
 def test_sgns_step_repeated_rows_within_one_centre_use_pre_step_rows(kernels, xp):
     """A word twice in one window, a negative equal to a context word's row id: all reads
     of a centre precede its writes, so the kernel still equals the batched twin."""

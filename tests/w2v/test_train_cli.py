@@ -48,6 +48,15 @@ def test_trains_and_writes_vectors_events_and_loss_curve(tmp_path, capsys):
     assert not (tmp_path / "v.txt.ckpt").exists()  # cleaned up after success
 
 
+@pytest.mark.parametrize("extra", [["--hs", "--negative", "0"], ["--hs", "--cbow"]])
+def test_hierarchical_softmax_from_the_command_line(tmp_path, capsys, extra):
+    c = corpus(tmp_path / "c.txt")
+    code, err = run_cli(["w2v", str(c), "-o", str(tmp_path / "v.bin"), "--dim", "8",
+                         "--epochs", "1", "--quiet", *extra], capsys)
+    assert code == 0, err
+    assert np.isfinite(KeyedVectors.load(tmp_path / "v.bin").vectors).all()
+
+
 @pytest.mark.parametrize("args, message", [
     (["missing.txt"], "not found"),
     (["empty.txt"], "empty"),
@@ -55,7 +64,9 @@ def test_trains_and_writes_vectors_events_and_loss_curve(tmp_path, capsys):
     (["ok.txt", "--min-count", "1000"], "--min-count 1000"),
     (["ok.txt", "--window", "0"], "--window"),
     (["ok.txt", "--dim", "0"], "--dim"),
-    (["ok.txt", "--negative", "0"], "--negative"),
+    (["ok.txt", "--negative", "0"], "needs --hs"),
+    (["ok.txt", "--negative", "-1", "--hs"], "--negative must be in 0..100"),
+    (["ok.txt", "--negative", "0", "--hs", "--vectors", "sum"], "--vectors sum"),
     (["ok.txt", "--epochs", "0"], "--epochs"),
     (["ok.txt", "--alpha", "-1"], "--alpha"),
     (["ok.txt", "--threads", "0"], "--threads"),
