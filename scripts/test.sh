@@ -28,4 +28,10 @@ apt_install mpiexec "the mpiexec tests" openmpi-bin libopenmpi-dev
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 .venv/bin/ruff check gputrain tests scripts
+# gpu-marked tests run on CuPy when this machine has a GPU, else on the CuPy stand-in
+# (tests/conftest.py); with a GPU they also run on the stand-in, which checks what a GPU
+# cannot (launch and synchronisation counts, device mix-ups).
 .venv/bin/python -m pytest "$@"
+if [ -e /dev/nvidia0 ]; then
+  GPUTRAIN_CUPY=standin .venv/bin/python -m pytest -m gpu "$@"
+fi

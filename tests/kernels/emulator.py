@@ -11,8 +11,9 @@ would read garbage).
 
 Libraries are cached by a hash of the source, header and flags in ``$GPUTRAIN_EMU_CACHE``
 (the test session points it at a temporary directory). ``sanitize="thread"`` or
-``"address"`` builds with gcc's sanitizers; such a library only loads into a process that
-has the sanitizer runtime preloaded (see ``sanitizer_env``).
+``"address"`` builds with gcc's sanitizers and real threads per block (the plain build runs
+a block's threads as fibers, see kernels/host_emulation.h); such a library only loads into
+a process that has the sanitizer runtime preloaded (see ``sanitizer_env``).
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ _SCALARS = {
     "long long": np.int64,
     "unsigned long long": np.uint64,
 }
-_SANITIZE_FLAGS = {
-    None: [],
-    "thread": ["-fsanitize=thread"],
-    "address": ["-fsanitize=address", "-fno-omit-frame-pointer"],
+_SANITIZE_FLAGS = {  # sanitizer builds run a block's threads as real threads
+    None: ["-O2"],
+    "thread": ["-O1", "-DGPUTRAIN_EMU_THREADS", "-fsanitize=thread"],
+    "address": ["-O1", "-DGPUTRAIN_EMU_THREADS", "-fsanitize=address",
+                "-fno-omit-frame-pointer"],
 }
 
 
@@ -117,7 +119,7 @@ def build(source: str, filename: str, sanitize: str | None = None) -> tuple[Path
         raise ValueError(f"{filename}: no extern \"C\" __global__ kernels found")
     launchers = "".join(f"GPUTRAIN_EMU_LAUNCHER({name})\n" for name in kernels)
     unit = f'#line 1 "{filename}"\n{source}\n#line 1 "<launchers>"\n{launchers}'
-    flags = ["-std=c++20", "-pthread", "-fPIC", "-O1", "-g", "-Wall", "-Wextra", "-Werror"]
+    flags = ["-std=c++20", "-pthread", "-fPIC", "-g", "-Wall", "-Wextra", "-Werror"]
     flags += _SANITIZE_FLAGS[sanitize]
     key = hashlib.sha256("\0".join([unit, HEADER.read_text(), *flags]).encode()).hexdigest()
     lib = cache_dir() / f"{Path(filename).stem}-{sanitize or 'plain'}-{key[:16]}.so"
@@ -219,6 +221,9 @@ class EmulatedFunction:
         config = (ctypes.c_uint * 6)(*_dims(grid), *_dims(block))
         argv = (ctypes.c_void_p * max(1, len(holders)))(*[ctypes.addressof(h) for h in holders])
         code = self._entry(config, int(shared_mem), argv)
+        if code == 4:
+            raise RuntimeError(f"{self.name}: threads of a block wait at a barrier that others"
+                               " never reach (a divergent __syncthreads/__syncwarp)")
         if code:
             raise ValueError(f"{self.name}: bad launch configuration grid={grid} block={block}"
                              f" shared_mem={shared_mem} (code {code})")

@@ -96,26 +96,10 @@ extern "C" __global__ void divergent(float* x) {
 """
 
 
-@pytest.mark.slow
-def test_divergent_barrier_hangs_and_only_a_timeout_ends_it(emulator):
-    """The known limit of the emulator, and why every emulated test runs under a timeout."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    emulator.EmulatedModule(code=DIVERGENT)  # build here; the child only loads it
-    child = ("import sys, numpy as np; import emulator;"
-             "m = emulator.EmulatedModule(code=sys.argv[1]);"
-             "print('launching', flush=True);"
-             "m.get_function('divergent')((1,), (32,), (np.zeros(32, np.float32),));"
-             "print('finished')")
-    proc = subprocess.Popen([sys.executable, "-c", child, DIVERGENT], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent)
-    try:
-        assert proc.stdout.readline() == b"launching\n"  # the launch began...
-        with pytest.raises(subprocess.TimeoutExpired):
-            proc.wait(timeout=2)  # ...and never returns (a 32-thread launch takes ~1 ms)
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
+def test_divergent_barrier_fails_the_launch(emulator):
+    """Threads that wait at a barrier the others never reach: a GPU may hang; the fiber
+    emulator sees that no thread can run on and fails the launch (the threaded sanitizer
+    builds would hang, which is why those run under a timeout)."""
+    module = emulator.EmulatedModule(code=DIVERGENT)
+    with pytest.raises(RuntimeError, match="never reach"):
+        module.get_function("divergent")((1,), (32,), (np.zeros(32, np.float32),))

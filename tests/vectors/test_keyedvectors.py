@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from gputrain.backend import gpu_available
 from gputrain.errors import GputrainError
 from gputrain.vectors.keyedvectors import KeyedVectors
 
@@ -127,7 +126,6 @@ def test_constructor_checks(words, vectors, counts, message):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not gpu_available(), reason="no CUDA device")
 def test_queries_on_the_gpu_equal_the_cpu(pair):
     ours, _ = pair
     gpu = ours.to("gpu")

@@ -1,0 +1,134 @@
+"""``cupy.cuda`` stand-in: devices with a current-device context, streams and events.
+
+Work is done when an op returns (there is no queue), so streams and events only count
+the synchronisations a caller asks for and time on the host clock.
+"""
+
+from __future__ import annotations
+
+import time
+
+from cupy import _state
+from cupy.cuda import memory, runtime
+from cupy.cuda.memory import MemoryPool, PinnedMemoryPool
+from cupy.cuda.runtime import CUDARuntimeError
+
+__all__ = ["CUDARuntimeError", "Device", "Event", "MemoryPool", "PinnedMemoryPool", "Stream",
+           "get_current_stream", "get_elapsed_time", "is_available", "memory", "runtime"]
+
+
+class Device:
+    """``with cupy.cuda.Device(n):`` makes device ``n`` current for this host thread and
+    restores the previous one on exit; an ordinal past the device count raises."""
+
+    def __init__(self, device=None):
+        self.id = _state.current_device() if device is None else int(device)
+        self._previous: list[int] = []
+
+    def __enter__(self):
+        self._previous.append(_state.current_device())
+        _state.set_current_device(self.id)
+        return self
+
+    def __exit__(self, *exc):
+        _state.set_current_device(self._previous.pop())
+        return False
+
+    def use(self) -> None:
+        _state.set_current_device(self.id)
+
+    def synchronize(self) -> None:
+        _state.check_device(self.id)
+        _state.count_sync()
+
+    @property
+    def compute_capability(self) -> str:
+        return "90"
+
+    @property
+    def mem_info(self) -> tuple[int, int]:
+        used = memory.used_bytes(self.id)
+        return runtime.TOTAL_MEMORY - used, runtime.TOTAL_MEMORY
+
+    @property
+    def pci_bus_id(self) -> str:
+        return f"0000:{_state.devices.visible[self.id] + 1:02x}:00.0"
+
+    def __eq__(self, other):
+        return isinstance(other, Device) and other.id == self.id
+
+    def __hash__(self):
+        return hash(("cupy.cuda.Device", self.id))
+
+    def __int__(self):
+        return self.id
+
+    def __repr__(self):
+        return f"<CUDA Device {self.id}>"
+
+
+class Stream:
+    null = None
+
+    def __init__(self, null=False, non_blocking=False, ptr=None):
+        self.device_id = _state.current_device()
+        self.ptr = 0 if null else id(self)
+
+    def synchronize(self) -> None:
+        _state.count_sync()
+
+    def use(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def record(self, event=None):
+        event = event or Event()
+        event.record(self)
+        return event
+
+    def wait_event(self, event) -> None:
+        pass
+
+    @property
+    def done(self) -> bool:
+        return True
+
+
+Stream.null = Stream(null=True)
+
+
+def get_current_stream(device_id=None) -> Stream:
+    return Stream.null
+
+
+class Event:
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self._time: float | None = None
+
+    def record(self, stream=None) -> None:
+        self._time = time.perf_counter()
+
+    def synchronize(self) -> None:
+        _state.count_sync()
+
+    @property
+    def done(self) -> bool:
+        return True
+
+
+def get_elapsed_time(start: Event, end: Event) -> float:
+    """Milliseconds between two recorded events (host clock: the stand-in says nothing
+    about GPU speed)."""
+    if start._time is None or end._time is None:
+        raise CUDARuntimeError(600, "cudaErrorNotReady: event not recorded")
+    _state.count_sync()
+    return (end._time - start._time) * 1e3
+
+
+def is_available() -> bool:
+    return _state.devices.count > 0
