@@ -21,6 +21,8 @@ SUBCOMMANDS = {
     "w2v": "gputrain.cli.w2v:w2v",
     "neighbors": "gputrain.cli.vectors:neighbors",
     "analogy": "gputrain.cli.vectors:analogy",
+    "similarity": "gputrain.cli.vectors:similarity",
+    "doesnt-match": "gputrain.cli.vectors:doesnt_match",
     "eval": "gputrain.cli.vectors:eval_cmd",
     "plot": "gputrain.cli.vectors:plot",
     "mlp": "gputrain.cli.mlp:mlp",

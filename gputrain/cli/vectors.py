@@ -1,4 +1,5 @@
-"""Commands on a vectors file: ``neighbors``, ``analogy``, ``eval`` and ``plot``."""
+"""Commands on a vectors file: ``neighbors``, ``similarity``, ``doesnt-match``, ``analogy``,
+``eval`` and ``plot``."""
 
 from __future__ import annotations
 
@@ -48,16 +49,61 @@ def _print_hits(hits, as_json: bool, header: str, query: dict) -> None:
 
 @click.command()
 @_vectors_arg
-@click.argument("word")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--minus", multiple=True, metavar="WORD",
+              help="Subtract this word's vector (repeatable): gensim's negative=[...].")
 @_topn_option
 @_restrict_option
 @device_option
 @json_option
-def neighbors(vectors, word, topn, restrict_vocab, device, as_json):
-    """Nearest words to WORD by cosine similarity in VECTORS (.bin, .txt or .parquet)."""
+def neighbors(vectors, words, minus, topn, restrict_vocab, device, as_json):
+    """Nearest words by cosine similarity in VECTORS (.bin, .txt or .parquet) to WORDS, or
+    to the mean of several WORDS minus the --minus words (3CosAdd, gensim's
+    most_similar(positive, negative))."""
     kv = _load(vectors, device)
-    hits = kv.most_similar([word], topn=topn, restrict_vocab=restrict_vocab)
-    _print_hits(hits, as_json, f"nearest to {word!r} (cosine):", {"word": word})
+    hits = kv.most_similar(list(words), list(minus), topn=topn, restrict_vocab=restrict_vocab)
+    query = {"positive": list(words), "negative": list(minus)}
+    if len(words) == 1 and not minus:
+        query = {"word": words[0], **query}
+    header = " + ".join(map(repr, words)) + "".join(f" - {w!r}" for w in minus)
+    _print_hits(hits, as_json, f"nearest to {header} (cosine):", query)
+
+
+@click.command()
+@_vectors_arg
+@click.argument("a")
+@click.argument("b")
+@device_option
+@json_option
+def similarity(vectors, a, b, device, as_json):
+    """Cosine similarity of words A and B in VECTORS."""
+    value = _load(vectors, device).similarity(a, b)
+    if as_json:
+        click.echo(json.dumps({"a": a, "b": b, "similarity": value}, ensure_ascii=False))
+    else:
+        click.echo(f"{value:.4f}")
+
+
+@click.command("doesnt-match")
+@_vectors_arg
+@click.argument("words", nargs=-1, required=True)
+@device_option
+@json_option
+def doesnt_match(vectors, words, device, as_json):
+    """The word of WORDS furthest from the mean of the others (gensim's doesnt_match);
+    words not in VECTORS are ignored with a warning."""
+    kv = _load(vectors, device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        odd = kv.doesnt_match(list(words))
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    if as_json:
+        click.echo(json.dumps({"words": list(words), "doesnt_match": odd,
+                               "ignored": [w for w in words if w not in kv]},
+                              ensure_ascii=False))
+    else:
+        click.echo(odd)
 
 
 @click.command()

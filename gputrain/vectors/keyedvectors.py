@@ -10,6 +10,7 @@ queries followed by a partial sort, and give the same answers as gensim 4's
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -50,6 +51,7 @@ class KeyedVectors:
         self.vectors = vectors
         self.counts = counts
         self._normed = None
+        self._by_lower = None  # lower-cased word -> its forms, built at the first miss
 
     # ------------------------------------------------------------------ files and devices
 
@@ -108,7 +110,23 @@ class KeyedVectors:
         except (KeyError, TypeError):
             raise GputrainError(
                 f"word {word!r} is not in the vocabulary ({len(self)} words)"
+                + self._case_hint(word)
             ) from None
+
+    def _case_hint(self, word) -> str:
+        """``" (did you mean 'king'? words are case-sensitive)"`` when the word is in the
+        vocabulary in another case (up to 3 forms), else ``""``."""
+        if not isinstance(word, str):
+            return ""
+        if self._by_lower is None:
+            self._by_lower = {}
+            for w in self._words:
+                self._by_lower.setdefault(w.lower(), []).append(w)
+        forms = self._by_lower.get(word.lower(), [])
+        if not forms:
+            return ""
+        shown = " or ".join(repr(w) for w in forms[:3]) + (" or ..." if len(forms) > 3 else "")
+        return f" (did you mean {shown}? words are case-sensitive)"
 
     def get_vector(self, word: str, norm: bool = False):
         return (self.normed if norm else self.vectors)[self.index_of(word)]
@@ -185,11 +203,20 @@ class KeyedVectors:
         return self._pairs(idx[0], best[0])
 
     def doesnt_match(self, words) -> str:
-        """The word furthest from the mean of the (normalised) others."""
-        words = _as_list(words)
+        """The word furthest from the mean of the (normalised) others. Words not in the
+        vocabulary are left out with a warning (as gensim does); none left is an error."""
+        words = [str(w) for w in _as_list(words)]
+        unknown = [w for w in words if w not in self._index]
+        if unknown:
+            warnings.warn("doesnt_match ignores words not in the vocabulary: "
+                          + ", ".join(repr(w) + self._case_hint(w) for w in unknown),
+                          stacklevel=2)
+            words = [w for w in words if w in self._index]
         if not words:
-            raise GputrainError("doesnt_match needs at least one word")
-        rows, _ = self._query_rows([str(w) for w in words])
+            raise GputrainError("doesnt_match needs at least one word in the vocabulary"
+                                + (f" (none of {', '.join(map(repr, unknown))} is)"
+                                   if unknown else ""))
+        rows, _ = self._query_rows(words)
         xp = get_array_module(rows)
         dists = to_cpu(rows @ _unit(rows.mean(axis=0), xp))
         return sorted(zip(dists.tolist(), words, strict=True))[0][1]

@@ -1,4 +1,5 @@
-"""`gputrain neighbors / analogy / eval / plot` through the console entry point."""
+"""`gputrain neighbors / similarity / doesnt-match / analogy / eval / plot` through the
+console entry point."""
 
 import json
 import subprocess
@@ -45,6 +46,47 @@ def test_neighbors_table_and_json(capsys, vectors):
     expected = KeyedVectors.load(vectors).most_similar("king", topn=5)
     assert data["word"] == "king"
     assert [(n["word"], pytest.approx(n["similarity"])) for n in data["neighbors"]] == expected
+
+
+def test_neighbors_of_several_words_minus_others(capsys, vectors):
+    code, out, _ = run(capsys, "neighbors", vectors, "king", "woman", "--minus", "man",
+                       "-n", "2")
+    assert code == 0 and "nearest to 'king' + 'woman' - 'man'" in out
+    assert out.strip().splitlines()[1].split()[1] == "queen"
+    code, out, _ = run(capsys, "neighbors", vectors, "france", "rome", "--minus", "paris",
+                       "--minus", "man", "--json")
+    data = json.loads(out)
+    assert data["positive"] == ["france", "rome"] and data["negative"] == ["paris", "man"]
+    assert "word" not in data
+    expected = KeyedVectors.load(vectors).most_similar(["france", "rome"], ["paris", "man"])
+    assert [(n["word"], pytest.approx(n["similarity"])) for n in data["neighbors"]] == expected
+
+
+def test_similarity_and_doesnt_match(capsys, vectors):
+    kv = KeyedVectors.load(vectors)
+    code, out, _ = run(capsys, "similarity", vectors, "king", "queen")
+    assert code == 0 and float(out) == pytest.approx(kv.similarity("king", "queen"), abs=1e-4)
+    code, out, _ = run(capsys, "similarity", vectors, "king", "queen", "--json")
+    assert json.loads(out) == {"a": "king", "b": "queen",
+                               "similarity": pytest.approx(kv.similarity("king", "queen"))}
+    group = ["king", "queen", "man", "woman", "paris"]
+    code, out, err = run(capsys, "doesnt-match", vectors, *group)
+    assert code == 0 and out.strip() == kv.doesnt_match(group) and err == ""
+    code, out, err = run(capsys, "doesnt-match", vectors, *group, "zebra", "Rome", "--json")
+    data = json.loads(out)
+    assert data["doesnt_match"] == kv.doesnt_match(group)
+    assert data["ignored"] == ["zebra", "Rome"]
+    assert err.count("\n") == 1 and err.startswith("warning: ") and "'zebra'" in err
+    assert "did you mean 'rome'?" in err
+    code, _, err = run(capsys, "doesnt-match", vectors, "zebra", "gnu")
+    _one_line_error(code, err, "at least one word in the vocabulary", "'gnu'")
+
+
+def test_a_word_missing_only_by_case_names_the_form_that_exists(capsys, vectors):
+    code, _, err = run(capsys, "neighbors", vectors, "King")
+    _one_line_error(code, err, "'King' is not in the vocabulary", "did you mean 'king'?")
+    code, _, err = run(capsys, "similarity", vectors, "king", "QUEEN")
+    _one_line_error(code, err, "'QUEEN'", "did you mean 'queen'?")
 
 
 def test_analogy_answers_b_minus_a_plus_c(capsys, vectors):
