@@ -158,6 +158,8 @@ def to_device(a, device: Device, dtype=None):
     if device.is_gpu:
         cupy = _cupy()
         with cupy.cuda.Device(device.id):
+            if is_gpu_array(a) and int(a.device.id) != device.id:
+                return cupy.array(a, dtype=dtype)  # asarray would leave it on its device
             return cupy.asarray(a, dtype=dtype)
     return numpy.asarray(to_cpu(a), dtype=dtype)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gputrain import backend
-from gputrain.backend import CPU, resolve_device, to_cpu, to_device
+from gputrain.backend import CPU, Device, resolve_device, to_cpu, to_device
 from gputrain.errors import GputrainError
 
 
@@ -69,3 +69,14 @@ def test_cpu_device_never_imports_cupy():
             "import gputrain.autograd, gputrain.nn, gputrain.optim; "
             "assert 'cupy' not in sys.modules, 'cupy imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.gpu
+def test_to_device_moves_an_array_to_another_gpu():
+    """cupy.asarray leaves a device array where it is: to_device must copy across GPUs."""
+    if backend.gpu_count() < 2:  # the CuPy stand-in always has two
+        pytest.skip("needs two CUDA devices")
+    a = to_device(np.arange(4, dtype=np.float32), Device("gpu", 0))
+    b = to_device(a, Device("gpu", 1))
+    assert backend.device_of(b) == Device("gpu", 1) and backend.device_of(a).id == 0
+    np.testing.assert_array_equal(to_cpu(b), [0, 1, 2, 3])

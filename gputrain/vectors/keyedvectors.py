@@ -9,6 +9,7 @@ queries followed by a partial sort, and give the same answers as gensim 4's
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 
@@ -22,6 +23,19 @@ from gputrain.vectors import formats
 _SCORE_BLOCK = 1 << 25  # at most this many query x vocabulary scores in memory at once
 
 
+def _on_device(method):
+    """Runs ``method`` with the vectors' device current: CuPy launches on the current
+    device, so vectors on ``gpu:1`` queried while ``gpu:0`` is current would fail (or,
+    with peer access, run across the bus)."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self.device.activate():
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class KeyedVectors:
     """``words[i]`` has the vector ``vectors[i]`` (and ``counts[i]`` occurrences, if known).
 
@@ -31,7 +45,8 @@ class KeyedVectors:
 
     def __init__(self, words, vectors, counts=None):
         xp = get_array_module(vectors)
-        vectors = xp.asarray(vectors, dtype=np.float32)
+        with device_of(vectors).activate():
+            vectors = xp.asarray(vectors, dtype=np.float32)
         words = list(words)
         if vectors.ndim != 2 or vectors.shape[0] != len(words):
             raise GputrainError(
@@ -134,6 +149,7 @@ class KeyedVectors:
     __getitem__ = get_vector
 
     @property
+    @_on_device
     def normed(self):
         """Unit-length rows (zero rows stay zero), computed once."""
         if self._normed is None:
@@ -145,6 +161,7 @@ class KeyedVectors:
 
     # ------------------------------------------------------------------ queries
 
+    @_on_device
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two words."""
         return float(self.normed[self.index_of(a)] @ self.normed[self.index_of(b)])
@@ -169,6 +186,7 @@ class KeyedVectors:
                 rows.append(v)
         return (xp.stack(rows) if rows else xp.zeros((0, self.vector_size), np.float32)), used
 
+    @_on_device
     def most_similar(self, positive=None, negative=(), topn: int | None = 10,
                      restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """3CosAdd: words closest to the mean of ``positive`` minus ``negative`` (words, as
@@ -184,6 +202,7 @@ class KeyedVectors:
                                        exclude=[used_p + used_n])
         return self._pairs(idx[0], scores[0])
 
+    @_on_device
     def most_similar_cosmul(self, positive=None, negative=(), topn: int | None = 10,
                             restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """3CosMul (Levy & Goldberg 2014): maximise prod((1+cos(w, p))/2) /
@@ -202,6 +221,7 @@ class KeyedVectors:
         idx, best = _top_k(scores, topn, [used_p + used_n], xp)
         return self._pairs(idx[0], best[0])
 
+    @_on_device
     def doesnt_match(self, words) -> str:
         """The word furthest from the mean of the (normalised) others. Words not in the
         vocabulary are left out with a warning (as gensim does); none left is an error."""
@@ -221,6 +241,7 @@ class KeyedVectors:
         dists = to_cpu(rows @ _unit(rows.mean(axis=0), xp))
         return sorted(zip(dists.tolist(), words, strict=True))[0][1]
 
+    @_on_device
     def most_similar_batch(self, queries, topn: int = 10, restrict_vocab: int | None = None):
         """Neighbours of many words (each excluded from its own list) or of the rows of an
         ``(q, dim)`` matrix at once: a list of ``[(word, cosine), ...]`` per query."""
@@ -232,6 +253,7 @@ class KeyedVectors:
         idx, scores = self.top_similar(rows, topn, restrict_vocab, exclude)
         return [self._pairs(i, s) for i, s in zip(idx, scores, strict=True)]
 
+    @_on_device
     def top_similar(self, queries, topn: int, restrict_vocab: int | None = None,
                     exclude=None) -> tuple[np.ndarray, np.ndarray]:
         """Batched cosine top-k: ``queries`` is ``(q, dim)``, normalised here; ``exclude[j]``

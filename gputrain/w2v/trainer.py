@@ -135,7 +135,8 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
         plan = make_plan(cfg, corpus, checkpoint_every)
     n_words, dim = len(corpus.vocab), cfg.vector_size
     engine = choose_engine(cfg, device, ckpt_dir)
-    state = engine.new_state(n_words, dim, plan.epochs * plan.n_slices)
+    with engine.device.activate():  # gpu:N: the tables live where the kernels will run
+        state = engine.new_state(n_words, dim, plan.epochs * plan.n_slices)
     try:
         with engine.device.activate():  # everything on the device, on the engine's device
             if resumed is not None:

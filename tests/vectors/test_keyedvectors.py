@@ -138,3 +138,21 @@ def test_queries_on_the_gpu_equal_the_cpu(pair):
               ours.most_similar_cosmul(q, ["w3"], topn=10))
     assert gpu.doesnt_match(["w1", "w2", "w3"]) == ours.doesnt_match(["w1", "w2", "w3"])
     assert gpu.similarity("w1", "w2") == pytest.approx(ours.similarity("w1", "w2"), abs=1e-6)
+
+
+@pytest.mark.gpu
+def test_queries_on_gpu_1_run_on_device_1(pair):
+    """Vectors on gpu:1 are queried with gpu:1 current, whatever device is current."""
+    from gputrain import backend
+
+    if backend.gpu_count() < 2:  # the CuPy stand-in always has two
+        pytest.skip("needs two CUDA devices")
+    ours, _ = pair
+    gpu = ours.to("gpu:1")
+    assert gpu.device == backend.Device("gpu", 1) and gpu.to("gpu:0").device.id == 0
+    _same(gpu.most_similar(["w1", "w2"], ["w3"], topn=10),
+          ours.most_similar(["w1", "w2"], ["w3"], topn=10))
+    _same(gpu.most_similar_cosmul(["w1"], ["w3"], topn=5),
+          ours.most_similar_cosmul(["w1"], ["w3"], topn=5))
+    assert gpu.doesnt_match(["w1", "w2", "w3"]) == ours.doesnt_match(["w1", "w2", "w3"])
+    assert gpu.similarity("w1", "w2") == pytest.approx(ours.similarity("w1", "w2"), abs=1e-6)

@@ -85,7 +85,7 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0):
     dev = _here()
     if isinstance(obj, ndarray):
         dt = obj.dtype if dtype is None else check_dtype(dtype)
-        if not copy and obj._dev == dev and dt == obj.dtype and ndmin <= obj.ndim:
+        if not copy and dt == obj.dtype and ndmin <= obj.ndim:
             return obj
         _state.count_launch()
         out = numpy.array(obj._a, dtype=dt, order=order, copy=True, ndmin=ndmin)
