@@ -71,7 +71,7 @@ def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, 
     """Run the training service: jobs over HTTP, persisted in DATA_DIR, Prometheus /metrics."""
     from gputrain.backend import gpu_count
     from gputrain.service.server import serve as run
-    from gputrain.service.supervisor import make_slots
+    from gputrain.service.supervisor import make_slots, visible_gpus
 
     if devices is not None and workers is not None:
         raise GputrainError("give --devices (GPU workers) or --workers (CPU workers), not both")
@@ -83,5 +83,6 @@ def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, 
                                 f"{available} CUDA device(s)")
     elif workers is None and gpu_count() > 0:
         devices = list(range(gpu_count()))
-    run(host, port, str(data_dir), read_token(token_file), make_slots(devices, workers),
-        max_upload_bytes, log_level, allowed_hosts, log_format)
+    slots = make_slots(devices, workers, visible_gpus(os.environ.get("CUDA_VISIBLE_DEVICES")))
+    run(host, port, str(data_dir), read_token(token_file), slots, max_upload_bytes, log_level,
+        allowed_hosts, log_format)

@@ -114,13 +114,13 @@ class _ScrapeTimeCollector:
                 "GPU memory in use on a worker's device, bytes (NVML).",
                 labels=["device"],
             )
-            for index, value in sorted(self.memory.used_bytes().items()):
-                used.add_metric([f"gpu:{index}"], value)
+            for device, value in sorted(self.memory.used_bytes().items()):
+                used.add_metric([device], value)
             yield used
 
 
 class ServiceMetrics:
-    def __init__(self, store, devices: list[str], gpu_indices: list[int]):
+    def __init__(self, store, devices: list[str], gpus: dict[str, str]):
         disable_created_metrics()  # no *_created series: they double every counter
         self.registry = CollectorRegistry()
         self.board = LiveBoard()
@@ -146,7 +146,7 @@ class ServiceMetrics:
             "gputrain_train_words", "Words trained by word2vec jobs on this server.",
             registry=self.registry,
         )
-        self.memory = DeviceMemory(gpu_indices) if gpu_indices else None
+        self.memory = DeviceMemory(gpus) if gpus else None
         self.registry.register(_ScrapeTimeCollector(store, self.board, self.memory))
 
     def job_finished(self, kind: str, outcome: JobState, run_seconds: float) -> None:

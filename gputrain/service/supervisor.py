@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 
+from gputrain.errors import GputrainError
 from gputrain.service.constants import LOW_SPACE_BYTES, MAX_RECOVERIES, ORPHAN_GRACE_SECONDS
 from gputrain.service.datadir import DataDir
 from gputrain.service.metrics import ServiceMetrics
@@ -27,12 +28,29 @@ from gputrain.service.worker import Slot, Worker
 log = logging.getLogger("gputrain.service")
 
 
-def make_slots(devices: list[int] | None, workers: int | None) -> list[Slot]:
-    """``--devices 0,1`` -> one GPU slot each; otherwise ``workers`` CPU slots (default 1)."""
+def visible_gpus(env_value: str | None) -> list[str] | None:
+    """The GPUs this server was given (``CUDA_VISIBLE_DEVICES``: ordinals, ``GPU-``
+    UUIDs or ``MIG-`` ids), in order; None when unset (every GPU, in PCI order)."""
+    if env_value is None:
+        return None
+    return [item.strip() for item in env_value.split(",") if item.strip()]
+
+
+def make_slots(devices: list[int] | None, workers: int | None,
+               visible: list[str] | None = None) -> list[Slot]:
+    """``--devices 0,1`` -> one GPU slot each; otherwise ``workers`` CPU slots (default 1).
+
+    ``--devices`` counts the GPUs the server sees: with an inherited
+    ``CUDA_VISIBLE_DEVICES=2,3`` (``visible``), device 0 is GPU 2. Each trainer sees its
+    own GPU alone, as its device 0, named as the scheduler named it (an ordinal, a UUID or
+    a MIG id), which is also how NVML finds it for the memory gauge."""
     if devices:
+        if visible is not None and max(devices) >= len(visible):
+            raise GputrainError(f"--devices {','.join(map(str, devices))}: "
+                                f"CUDA_VISIBLE_DEVICES gives this server {len(visible)} GPU(s)")
         return [
-            Slot(f"gpu:{d}", "gpu:0", {"CUDA_VISIBLE_DEVICES": str(d),
-                                       "CUDA_DEVICE_ORDER": "PCI_BUS_ID"})
+            Slot(f"gpu:{d}", "gpu:0", {"CUDA_VISIBLE_DEVICES": str(d) if visible is None
+                                       else visible[d], "CUDA_DEVICE_ORDER": "PCI_BUS_ID"})
             for d in devices
         ]
     return [Slot(f"cpu:{i}", "cpu") for i in range(workers or 1)]
@@ -43,9 +61,9 @@ class Supervisor:
         self.data = data
         self.slots = slots
         self.store = JobStore(data.db)
-        gpu_indices = [int(s.env["CUDA_VISIBLE_DEVICES"]) for s in slots if s.device != "cpu"]
+        gpus = {s.name: s.env["CUDA_VISIBLE_DEVICES"] for s in slots if s.device != "cpu"}
         devices = sorted({s.name if s.device != "cpu" else "cpu" for s in slots})
-        self.metrics = ServiceMetrics(self.store, devices, gpu_indices)
+        self.metrics = ServiceMetrics(self.store, devices, gpus)
         self.stopping = threading.Event()
         self.wake = threading.Condition()
         self.workers = [

@@ -90,6 +90,22 @@ class _Devices:
 
 
 devices = _Devices()
+LOG_ENV = "GPUTRAIN_STANDIN_LOG"
+
+
+def _log_process() -> None:
+    """With $GPUTRAIN_STANDIN_LOG set, each process that imports the stand-in appends
+    ``{"pid", "visible"}`` (the physical fake GPUs it sees) there: a test can tell which
+    GPU a subprocess (a service's trainer) was given."""
+    path = os.environ.get(LOG_ENV)
+    if path:
+        import json
+
+        with open(path, "a", encoding="utf-8") as log:  # one short append per process
+            log.write(json.dumps({"pid": os.getpid(), "visible": devices.visible}) + "\n")
+
+
+_log_process()
 _current = threading.local()  # CUDA's current device is per host thread
 
 
