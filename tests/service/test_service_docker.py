@@ -123,7 +123,7 @@ def service_metric_names(tmp_path) -> set[str]:
     from gputrain.service.store import JobStore
 
     store = JobStore(tmp_path / "jobs.sqlite3")
-    metrics = ServiceMetrics(store, ["cpu"], [])
+    metrics = ServiceMetrics(store, ["cpu"], {})
     metrics.board.last_loss["w2v"], metrics.board.last_epoch = 1.0, 1.0
     text = generate_latest(metrics.registry).decode()
     store.close()
