@@ -8,6 +8,7 @@ there when there is one. The first SIGTERM/Ctrl-C checkpoints and exits with sta
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -15,7 +16,14 @@ from pathlib import Path
 import click
 
 from gputrain.cli.options import device_option
-from gputrain.w2v.config import ENGINE_CHOICES, VECTOR_CHOICES, Word2VecConfig
+from gputrain.w2v.config import (
+    ENGINE_CHOICES,
+    MAX_DEFAULT_THREADS,
+    VECTOR_CHOICES,
+    Word2VecConfig,
+    available_cores,
+    default_threads,
+)
 
 D = Word2VecConfig()
 
@@ -70,7 +78,8 @@ def check_options(p: dict) -> Word2VecConfig:
             negative=p["negative"], ns_exponent=p["ns_exponent"], sample=p["sample"],
             alpha=p["alpha"], min_alpha=p["min_alpha"], epochs=p["epochs"], cbow=p["cbow"],
             hs=p.get("hs", False),
-            seed=p["seed"], threads=p["threads"], max_vocab_size=p["max_vocab_size"],
+            seed=p["seed"], max_vocab_size=p["max_vocab_size"],
+            threads=p["threads"] if p.get("threads") is not None else default_threads(),
             lowercase=p["lowercase"], vectors=p["which"],
             batch_centres=p["batch_size"], engine=p.get("engine", "auto")).validate()
     except OptionError as e:
@@ -104,8 +113,9 @@ def check_options(p: dict) -> Word2VecConfig:
 @click.option("--hs", is_flag=True,
               help="Hierarchical softmax (Huffman tree); with --negative 0 it is the only "
                    "output layer, else both train (as word2vec.c -hs 1 -negative K).")
-@click.option("--threads", type=int, default=D.threads, show_default=True,
-              help="Worker processes on the CPU (Hogwild on shared tables).")
+@click.option("--threads", type=int, default=None,
+              help="Worker processes on the CPU (Hogwild on shared tables)  [default: the "
+                   f"CPU cores, at most {MAX_DEFAULT_THREADS}; more than the cores: capped]")
 @click.option("--seed", type=int, default=D.seed, show_default=True,
               help="Random seed (with --threads 1: identical vectors for a seed).")
 @device_option
@@ -147,6 +157,11 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.w2v.trainer import remove_run_files
 
     cfg = check_options(click.get_current_context().params)
+    cores = available_cores()
+    if cfg.threads > cores:  # more processes than cores only take turns
+        click.echo(f"warning: --threads {cfg.threads} is more than the {cores} CPU cores this "
+                   f"process may use; training with {cores} worker processes", err=True)
+        cfg = dataclasses.replace(cfg, threads=cores)
     out = Path(output)
     format_from_suffix(out)  # an output we cannot write fails now, not after training
     check_output(output, "--output", {"the corpus": corpus})

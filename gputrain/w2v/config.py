@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields
 
 from gputrain.errors import OptionError
 
 VECTOR_CHOICES = ("input", "sum", "concat")
+MAX_DEFAULT_THREADS = 16  # the default --threads: the cores, at most this many
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    return max(1, min(available_cores(), MAX_DEFAULT_THREADS))
 ENGINE_CHOICES = ("auto", "cpu", "device")
 
 

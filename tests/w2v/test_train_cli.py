@@ -48,6 +48,29 @@ def test_trains_and_writes_vectors_events_and_loss_curve(tmp_path, capsys):
     assert not (tmp_path / "v.txt.ckpt").exists()  # cleaned up after success
 
 
+def test_threads_default_to_the_cores_and_more_are_capped_with_one_warning(
+        tmp_path, capsys, monkeypatch):
+    import gputrain.cli.w2v as cli_w2v
+
+    c = corpus(tmp_path / "c.txt")
+    monkeypatch.setattr(cli_w2v, "available_cores", lambda: 2)
+
+    def started_threads(*extra):
+        ev = tmp_path / "ev.jsonl"
+        ev.unlink(missing_ok=True)
+        code, err = run_cli(["w2v", str(c), "-o", str(tmp_path / "v.bin"), "--dim", "8",
+                             "--epochs", "1", "--quiet", "--engine", "cpu", "--events", str(ev),
+                             *extra], capsys)
+        assert code == 0, err
+        return read_events(ev)[0]["threads"], err
+
+    threads, err = started_threads()
+    assert threads == min(cli_w2v.default_threads(), 2) and err == ""
+    threads, err = started_threads("--threads", "64")
+    assert threads == 2
+    assert err.count("warning:") == 1 and "--threads 64 is more than the 2 CPU cores" in err
+
+
 @pytest.mark.parametrize("extra", [["--hs", "--negative", "0"], ["--hs", "--cbow"]])
 def test_hierarchical_softmax_from_the_command_line(tmp_path, capsys, extra):
     c = corpus(tmp_path / "c.txt")
