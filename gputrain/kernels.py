@@ -15,6 +15,7 @@ sgd_rows, adagrad_rows     gputrain.optim.sparse.sgd_rows, adagrad_rows
 sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step (``signs``: hier. softmax)
 w2v_device_train           gputrain.w2v.device_twin.train_launch (the device engine)
 w2v_device_draws           gputrain.w2v.sampling (keep_mask, reaches, negatives)
+adam_multi                 gputrain.optim.adam.adam_multi (Adam/AdamW, many tensors)
 =========================  ==============================================================
 
 Nondeterminism: ``sgd_rows``, ``adagrad_rows`` (duplicate rows summed with atomicAdd),
@@ -36,7 +37,7 @@ import numpy
 from gputrain import backend
 from gputrain.errors import GputrainError
 
-SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu", "w2v_device.cu")
+SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu", "w2v_device.cu", "adam.cu")
 NVRTC_OPTIONS = ("--std=c++17",)
 BLOCK = 256  # threads per block of the elementwise kernels
 MAX_GRID = 65535  # their grid-stride loops cover any size with at most this many blocks
@@ -388,3 +389,35 @@ def w2v_device_draws(ids, base: int, keep_prob, table, key: int, window: int, ne
             (ids, numpy.int64(base), numpy.int32(n), keep_prob, table, numpy.uint32(len(table)),
              numpy.uint64(key), numpy.int32(window), numpy.int32(negative), keep, reach, negs))
     return keep, reach, negs
+
+
+# -- multi-tensor Adam / AdamW (kernels/adam.cu) -----------------------------------------
+ADAM_SLOTS = 8  # tensors per launch
+
+
+def adam_multi(params, grads, ms, vs, lr: float, beta1: float, beta2: float, eps: float,
+               weight_decay: float, step: int, decoupled: bool) -> None:
+    """Adam (L2 ``weight_decay``) or AdamW (``decoupled``) on lists of same-device float32
+    arrays in place, ``step`` the (shared) step count: one launch per 8 tensors, no host
+    synchronisation. Deterministic."""
+    op = "adam_multi"
+    if not params:
+        return
+    for k, (p, g, m, v) in enumerate(zip(params, grads, ms, vs, strict=True)):
+        _check(op, f"params[{k}]", p, numpy.float32)
+        for what, a in ((f"grads[{k}]", g), (f"m[{k}]", m), (f"v[{k}]", v)):
+            _same_shape(op, what, _check(op, what, a, numpy.float32), p.shape)
+    root_bc2 = math.sqrt(1.0 - beta2**step)
+    scalars = (numpy.float32(1.0 - beta1), numpy.float32(1.0 - beta2),
+               numpy.float32(lr * root_bc2 / (1.0 - beta1**step)), numpy.float32(eps * root_bc2),
+               numpy.float32(weight_decay), numpy.float32(1.0 - lr * weight_decay),
+               numpy.int32(1 if decoupled else 0))
+    fn = _function("adam.cu", op, params[0])
+    for start in range(0, len(params), ADAM_SLOTS):
+        chunk = range(start, min(start + ADAM_SLOTS, len(params)))
+        pad = ADAM_SLOTS - len(chunk)
+        slots = [[lst[k] for k in chunk] + [lst[start]] * pad for lst in (params, grads, ms, vs)]
+        sizes = [numpy.int32(params[k].size) for k in chunk] + [numpy.int32(0)] * pad
+        total = sum(int(n) for n in sizes)
+        if total:
+            fn((_grid(total),), (BLOCK,), (*[a for lst in slots for a in lst], *sizes, *scalars))

@@ -109,6 +109,7 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
+        dense: list[int] = []
         for i, p in enumerate(self.params):
             grad = p.grad
             if grad is None:
@@ -125,7 +126,15 @@ class Optimizer:
             if isinstance(grad, SparseGrad):
                 self._update_sparse(i, p, flat_rows(grad), state)
             else:
-                self._update_dense(i, p, grad, state)
+                dense.append(i)
+        if dense:
+            self._update_dense_group(dense)
+
+    def _update_dense_group(self, indices: list[int]) -> None:
+        """The dense updates of one step; a subclass may fuse them (Adam on a GPU)."""
+        for i in indices:
+            p = self.params[i]
+            self._update_dense(i, p, p.grad, self.state[i])
 
     def _init_state(self, p, state: dict) -> None:
         state["step"] = 0
