@@ -141,12 +141,18 @@ def check_options(p: dict) -> Word2VecConfig:
                    "start over.")
 @click.option("--keep-checkpoint", is_flag=True,
               help="Keep --checkpoint-dir after a successful run (default: delete it).")
+@click.option("--save-model", default=None, metavar="FILE",
+              help="Also write a trainable model (all tables, vocabulary with counts, "
+                   "settings) that --from-model continues.")
+@click.option("--from-model", default=None, metavar="FILE",
+              help="Continue training this --save-model file on CORPUS: new words reaching "
+                   "--min-count join, known rows keep their values, counts add up.")
 @click.option("--no-plot", is_flag=True, help="Do not write the OUT.loss.png loss curve.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_alpha, epochs,
         min_count, max_vocab_size, cbow, hs, threads, seed, device, engine, which, lowercase,
         batch_size, events, checkpoint_every, checkpoint_dir, resume, restart, keep_checkpoint,
-        no_plot, quiet):
+        save_model, from_model, no_plot, quiet):
     """Train word2vec vectors on CORPUS (UTF-8 text or .gz, '-' for standard input;
     newlines end sentences)."""
     from gputrain.cli.paths import check_output
@@ -157,6 +163,13 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.w2v.trainer import remove_run_files
 
     cfg = check_options(click.get_current_context().params)
+    base = None
+    if from_model is not None:
+        from gputrain.w2v.model import TrainableModel
+
+        base = TrainableModel.load(from_model)
+        cfg = _settings_from_model(cfg, base.config)
+    check_output(save_model, "--save-model", {"the corpus": corpus})
     cores = available_cores()
     if cfg.threads > cores:  # more processes than cores only take turns
         click.echo(f"warning: --threads {cfg.threads} is more than the {cores} CPU cores this "
@@ -178,7 +191,8 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
                 raise GputrainError(f"{ckpt_dir} holds the checkpoint of an earlier run; "
                                     "continue it with --resume, or start over with --restart")
             result, fmt, plot = _train_and_save(corpus, cfg, ckpt_dir, out, log, device,
-                                                checkpoint_every, resume, no_plot, quiet)
+                                                checkpoint_every, resume, no_plot, quiet,
+                                                base, save_model)
         except BaseException:  # a failed run leaves no cache without a checkpoint behind
             if not checkpoint_path(ckpt_dir).exists():
                 remove_run_files(ckpt_dir)
@@ -192,8 +206,24 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
                    + (f"; loss curve {plot}" if plot else ""), err=True)
 
 
+# settings a continued run takes from the model unless given: (config field, CLI parameter)
+_MODEL_SETTINGS = (("vector_size", "dim"), ("window", "window"), ("negative", "negative"),
+                   ("cbow", "cbow"), ("hs", "hs"), ("lowercase", "lowercase"),
+                   ("sample", "sample"), ("ns_exponent", "ns_exponent"))
+
+
+def _settings_from_model(cfg: Word2VecConfig, saved: dict) -> Word2VecConfig:
+    """``cfg`` with the model's architecture wherever the option was left at its default;
+    a --dim that differs from the model's is refused later (the rows keep their size)."""
+    ctx = click.get_current_context()
+    changes = {field: saved[field] for field, param in _MODEL_SETTINGS
+               if field in saved
+               and ctx.get_parameter_source(param) == click.core.ParameterSource.DEFAULT}
+    return dataclasses.replace(cfg, **changes).validate()
+
+
 def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_every, resume,
-                    no_plot, quiet):
+                    no_plot, quiet, base=None, save_model=None):
     """Train, then write the vectors and the loss curve; exits 75 when stopped by a signal."""
     from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
     from gputrain.vectors.keyedvectors import KeyedVectors
@@ -205,7 +235,8 @@ def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_ev
         try:
             result = train(corpus, cfg, ckpt_dir, device=device,
                            checkpoint_every=checkpoint_every, resume=resume,
-                           report=reporter, stop=stop)
+                           report=reporter, stop=stop, init_model=base,
+                           keep_tables=save_model is not None)
         finally:
             reporter.close()
     if result.stopped:
@@ -215,6 +246,10 @@ def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_ev
                        "run again with --resume to continue", err=True)
         sys.exit(EXIT_CHECKPOINTED)
     fmt = KeyedVectors(result.words, result.vectors, result.counts).save(out)
+    if save_model is not None:
+        from gputrain.w2v.model import TrainableModel
+
+        TrainableModel(result.words, result.counts, *result.tables, cfg.to_dict()).save(save_model)
     plot = None if no_plot else write_loss_curve(result.history, loss_curve_path(out))
     loss = result.stats.get("mean_loss")
     if loss is None or not math.isfinite(loss):  # no (centre, context) pair was trained

@@ -25,7 +25,7 @@ from gputrain.service.states import JobKind
 # click parameter names the service sets itself, per job
 CONTROLLED = frozenset({
     "output", "out", "out_dir", "model_dir", "events", "device", "resume", "restart",
-    "checkpoint_dir",
+    "checkpoint_dir", "save_model",
 })
 
 
@@ -42,7 +42,7 @@ class Trainer:
 
 TRAINERS = {
     JobKind.W2V: Trainer(
-        "gputrain.cli.w2v", "w2v", ("w2v",), "vectors.bin",
+        "gputrain.cli.w2v", "w2v", ("w2v",), "vectors.bin", frozenset({"from_model"}),
         defaults=(("checkpoint_every", W2V_CHECKPOINT_EVERY_WORDS), ("quiet", True)),
         check="check_options",
     ),

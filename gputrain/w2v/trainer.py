@@ -35,9 +35,10 @@ from gputrain.w2v.encoded import (
     remove_cache,
 )
 from gputrain.w2v.engine import choose_engine
+from gputrain.w2v.model import TrainableModel, continued_tables, updated_vocab
 from gputrain.w2v.monitor import Monitor
 from gputrain.w2v.shared import SharedState
-from gputrain.w2v.vocab import build_vocab
+from gputrain.w2v.vocab import build_vocab, count_words
 from gputrain.w2v.worker import Plan
 
 
@@ -52,17 +53,25 @@ class TrainResult:
     history: np.ndarray  # (n, 3): words, mean loss per term, alpha
     raw_tokens: int
     stats: dict = field(default_factory=dict)
+    tables: tuple | None = None  # (w_in, w_out, w_hs or None) on the CPU, with keep_tables
 
 
-def prepare_corpus(corpus_path, cfg: Word2VecConfig, cache_dir,
-                   reuse: bool) -> tuple[EncodedCorpus, bool]:
-    """The encoded corpus in ``cache_dir``: reused when ``reuse`` and it matches, else built."""
+def prepare_corpus(corpus_path, cfg: Word2VecConfig, cache_dir, reuse: bool,
+                   base: TrainableModel | None = None) -> tuple[EncodedCorpus, bool]:
+    """The encoded corpus in ``cache_dir``: reused when ``reuse`` and it matches, else built.
+    With ``base``, the vocabulary is the model's grown by this corpus (:mod:`.model`)."""
     settings = {"corpus": corpus_fingerprint(corpus_path), "lowercase": cfg.lowercase,
-                "min_count": cfg.min_count, "max_vocab_size": cfg.max_vocab_size}
+                "min_count": cfg.min_count, "max_vocab_size": cfg.max_vocab_size,
+                "base_model": None if base is None else base.fingerprint()}
     if reuse:
         cached = open_cache(cache_dir, settings)
         if cached is not None:
             return cached, True
+    if base is not None:
+        chunks = (c.tokens for c in iter_chunks(corpus_path, cfg.lowercase))
+        counted, raw, pruned = count_words(chunks, cfg.max_vocab_size)
+        vocab = updated_vocab(base, counted, cfg.min_count, raw, pruned)
+        return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings), False
     if cfg.max_vocab_size is None:  # one pass over the text
         return count_and_encode(corpus_path, cache_dir, cfg.lowercase, cfg.min_count, settings,
                                 source=str(corpus_path)), False
@@ -114,16 +123,25 @@ def _initial_tables(n_words: int, dim: int, seed: int) -> np.ndarray:
 
 def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
           checkpoint_every: int = 0, resume: bool = False,
-          report: Callable[..., None] | None = None, stop=None) -> TrainResult:
+          report: Callable[..., None] | None = None, stop=None,
+          init_model: TrainableModel | None = None, keep_tables: bool = False) -> TrainResult:
+    """Train ``cfg`` on ``corpus_path``; ``init_model``: continue that model's training
+    (its vocabulary grown by this corpus, its rows kept: :mod:`gputrain.w2v.model`);
+    ``keep_tables``: return every table in ``TrainResult.tables``."""
     cfg.validate()
     check_corpus_file(corpus_path)
     report = report or (lambda event, **fields: None)
     ckpt_dir = Path(ckpt_dir)
     started = time.time()
     resumed = ckpt.load_checkpoint(ckpt_dir) if resume else None
+    base_fp = None if init_model is None else init_model.fingerprint()
     if resumed is not None:
         _check_resumable(resumed.meta, cfg, corpus_path, ckpt_dir)
-    corpus, _ = prepare_corpus(corpus_path, cfg, ckpt_dir, reuse=resume)
+        if resumed.meta.get("base_model") != base_fp:
+            raise GputrainError(f"checkpoint in {ckpt_dir} continues "
+                                + ("no model" if base_fp is None else "another model")
+                                + "; resume it with the same --from-model, or --restart")
+    corpus, _ = prepare_corpus(corpus_path, cfg, ckpt_dir, reuse=resume, base=init_model)
     if resumed is not None and len(corpus.vocab) != resumed.meta.get("vocab_size"):
         raise GputrainError(f"checkpoint in {ckpt_dir} does not match the corpus vocabulary; "
                             "delete the directory to start over")
@@ -147,10 +165,18 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
                 state.done[...] = resumed.done
                 state.claimed[...] = resumed.done
                 state.base_words = resumed.words
+            elif init_model is not None:
+                tables = continued_tables(init_model, corpus.vocab.words,
+                                          _initial_tables(n_words, dim, cfg.seed), cfg.hs)
+                for table, values in zip((state.w_in, state.w_out, state.w_hs), tables,
+                                         strict=True):
+                    if table is not None:
+                        table[...] = to_device(values, engine.device)
             else:
                 state.w_in[...] = to_device(_initial_tables(n_words, dim, cfg.seed), engine.device)
             meta = {"config": cfg.to_dict(), "corpus": corpus_fingerprint(corpus_path),
-                    "slice_words": plan.slice_words, "vocab_size": n_words}
+                    "slice_words": plan.slice_words, "vocab_size": n_words,
+                    "base_model": base_fp}
             monitor = Monitor(state, plan, ckpt_dir, meta, report, stop, checkpoint_every,
                               resumed)
             report("start", vocab_size=n_words, corpus_words=len(corpus),
@@ -162,9 +188,13 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
             if finished:
                 monitor.finish()
             vectors = _output_vectors(state, cfg.vectors)
+            tables = None
+            if keep_tables:
+                tables = tuple(None if t is None else np.array(to_cpu(t), dtype=np.float32)
+                               for t in (state.w_in, state.w_out, state.w_hs))
             return TrainResult(corpus.vocab.words, corpus.vocab.counts, vectors, not finished,
                                state.words_done(), time.time() - started, monitor.history_array(),
-                               corpus.raw_tokens, monitor.stats())
+                               corpus.raw_tokens, monitor.stats(), tables)
     finally:
         state.release()
 
