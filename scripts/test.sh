@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a fresh Linux machine with Python 3.10+, then run them:
-# a virtualenv in .venv with gputrain and its test extra (mpi4py included), Prometheus and
-# OpenMPI (Debian packages, when apt-get can be used), ruff, then pytest. Extra arguments go
-# to pytest.
+# a virtualenv in .venv with gputrain and its test extra (mpi4py included), Prometheus,
+# OpenMPI, docker.io and debootstrap (Debian packages, when apt-get can be used), ruff, then
+# pytest, then (the whole suite only) scripts/docker_check.sh: the Docker image built and
+# run, or one line saying why it was skipped. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -22,6 +23,8 @@ apt_install() {
 apt_install prometheus "the metrics scrape test" prometheus
 # libopenmpi-dev: the libmpi.so that mpi4py's wheel loads (and builds against)
 apt_install mpiexec "the mpiexec tests" openmpi-bin libopenmpi-dev
+apt_install dockerd "the Docker image check" docker.io
+apt_install debootstrap "the Docker image check" debootstrap
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
@@ -34,4 +37,7 @@ apt_install mpiexec "the mpiexec tests" openmpi-bin libopenmpi-dev
 .venv/bin/python -m pytest "$@"
 if [ -e /dev/nvidia0 ]; then
   GPUTRAIN_CUPY=standin .venv/bin/python -m pytest -m gpu "$@"
+fi
+if [ $# -eq 0 ]; then
+  timeout 1500 scripts/docker_check.sh
 fi
