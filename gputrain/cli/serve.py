@@ -61,13 +61,16 @@ def read_token(token_file: Path | None) -> str | None:
 @click.option("--allowed-hosts", default=None, metavar="NAME,NAME,...", envvar=HOSTS_ENV,
               help="Host header values to answer to, '*' for any (default: loopback names "
                    f"without a token, any name with one). Env {HOSTS_ENV}.")
+@click.option("--retain-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="DAYS", help="Delete finished jobs (and their files) this many days after "
+                                   "they finished (default: keep them).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True,
               help="debug also logs the polled endpoints (/healthz, /readyz, /metrics, a job).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one JSON object a line, for log shippers.")
 def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, allowed_hosts,
-          log_level, log_format):
+          retain_days, log_level, log_format):
     """Run the training service: jobs over HTTP, persisted in DATA_DIR, Prometheus /metrics."""
     from gputrain.backend import gpu_count
     from gputrain.service.server import serve as run
@@ -85,4 +88,4 @@ def serve(host, port, data_dir, token_file, devices, workers, max_upload_bytes, 
         devices = list(range(gpu_count()))
     slots = make_slots(devices, workers, visible_gpus(os.environ.get("CUDA_VISIBLE_DEVICES")))
     run(host, port, str(data_dir), read_token(token_file), slots, max_upload_bytes, log_level,
-        allowed_hosts, log_format)
+        allowed_hosts, log_format, retain_days)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import shutil
 import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -275,11 +274,10 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
         """Forget a finished job and delete its directory (outputs, checkpoints, logs)."""
         get_job(job_id)
         try:
-            store.delete(job_id)
+            supervisor.forget(job_id)
         except InvalidTransition as e:
             raise HTTPException(409, str(e)) from None
         models.forget(job_id)
-        shutil.rmtree(data.job_dir(job_id), ignore_errors=True)
         return Response(status_code=204)
 
     def artifact_files(job: Job) -> dict[str, Path]:

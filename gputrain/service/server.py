@@ -83,7 +83,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(host: str, port: int, data_dir: str, token: str | None, slots: list[Slot],
           max_upload_bytes: int, log_level: str = "info", hosts: str | None = None,
-          log_format: str = "text") -> None:
+          log_format: str = "text", retain_days: float | None = None) -> None:
     if token is None and not is_loopback(host):
         raise GputrainError(
             f"refusing to listen on {host} without a token: set GPUTRAIN_TOKEN or "
@@ -93,7 +93,7 @@ def serve(host: str, port: int, data_dir: str, token: str | None, slots: list[Sl
     data = DataDir(data_dir).create()
     data.lock()
     sock = bind(host, port)
-    supervisor = Supervisor(data, slots)
+    supervisor = Supervisor(data, slots, retain_days)
     supervisor.start()
     app = create_app(supervisor, token, max_upload_bytes,
                      allowed_hosts(hosts, host, has_token=token is not None))

@@ -206,6 +206,12 @@ class JobStore:
         sql += f" ORDER BY seq {'DESC' if newest_first else 'ASC'} LIMIT ?"
         return [Job.from_row(r) for r in self._read(sql, (*args, limit))]
 
+    def finished_before(self, when: float) -> list[str]:
+        """Ids of the finished jobs that finished before ``when`` (seconds since the epoch)."""
+        rows = self._read("SELECT id FROM jobs WHERE finished_at < ? AND state IN (?, ?, ?)",
+                          (when, *(s.value for s in JobState if s.finished)))
+        return [r["id"] for r in rows]
+
     def active_using(self, input_name: str) -> list[str]:
         """Ids of the queued and running jobs whose input is ``input_name``."""
         rows = self._read("SELECT id FROM jobs WHERE input = ? AND state IN (?, ?) ORDER BY seq",

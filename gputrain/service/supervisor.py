@@ -10,6 +10,7 @@ their trainers to checkpoint; ``wait()`` lets them put those jobs back in the qu
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import sqlite3
 import threading
@@ -57,9 +58,10 @@ def make_slots(devices: list[int] | None, workers: int | None,
 
 
 class Supervisor:
-    def __init__(self, data: DataDir, slots: list[Slot]):
+    def __init__(self, data: DataDir, slots: list[Slot], retain_days: float | None = None):
         self.data = data
         self.slots = slots
+        self.retain_seconds = None if retain_days is None else retain_days * 86400.0
         self.store = JobStore(data.db)
         gpus = {s.name: s.env["CUDA_VISIBLE_DEVICES"] for s in slots if s.device != "cpu"}
         devices = sorted({s.name if s.device != "cpu" else "cpu" for s in slots})
@@ -74,6 +76,28 @@ class Supervisor:
         self.recover()
         for worker in self.workers:
             worker.start()
+        if self.retain_seconds is not None:
+            threading.Thread(target=self._retain, name="retention", daemon=True).start()
+
+    def _retain(self) -> None:
+        """Delete finished jobs (row and directory) older than ``--retain-days``, now and then
+        every tenth of that period (at least every second, at most every hour)."""
+        period = min(max(self.retain_seconds / 10, 1.0), 3600.0)
+        while True:
+            try:
+                for job_id in self.store.finished_before(time.time() - self.retain_seconds):
+                    self.forget(job_id)
+                    log.info("job %s deleted (finished more than %g days ago)", job_id,
+                             self.retain_seconds / 86400)
+            except NoSpace as e:  # deleting also writes; try again next round
+                log.warning("retention: %s", e)
+            if self.stopping.wait(period):
+                return
+
+    def forget(self, job_id: str) -> None:
+        """Delete a finished job: its row, then its directory (outputs, checkpoints, logs)."""
+        self.store.delete(job_id)
+        shutil.rmtree(self.data.job_dir(job_id), ignore_errors=True)
 
     def recover(self) -> list[str]:
         """Re-queue the jobs a previous server left ``running`` (after stopping its trainers)."""

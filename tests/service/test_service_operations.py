@@ -100,3 +100,23 @@ def test_retry_resumes_a_trainer_killed_like_by_the_oom_killer(start_server, tmp
         starts = [e for e in read_events(events) if e["event"] == "start"]
         assert starts[-1]["resumed_words"] > 0  # from the checkpoint, not from zero
         assert api.post(f"/jobs/{job_id}/retry").status_code == 409  # only failed jobs
+
+
+def test_retention_deletes_finished_jobs_and_their_files(start_server, tmp_path, make_table,
+                                                         waiter):
+    # 2e-5 days = 1.7 s: the sweep comes every second
+    server = start_server(None, "--workers", "1", "--retain-days", "0.00002")
+    with server.client() as api:
+        api.put("/inputs/t.csv", content=make_table(tmp_path / "t.csv").read_bytes())
+        running = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": SLOW}).json()
+        quick = api.post("/jobs", json={"kind": "mlp", "input": "t.csv", "params": {
+            "label": "label", "epochs": 1, "hidden": "4"}}).json()
+        api.post(f"/jobs/{quick['id']}/cancel")  # queued: finished now
+        waiter(lambda: api.get(f"/jobs/{quick['id']}").status_code == 404, 30,
+               "the finished job to be deleted")
+        assert api.get(f"/jobs/{running['id']}").json()["state"] == "running"  # kept
+        assert f"job {quick['id']} deleted" in server.log()
+        api.post(f"/jobs/{running['id']}/cancel")
+        waiter(lambda: api.get(f"/jobs/{running['id']}").status_code == 404, 60,
+               "the cancelled job to be deleted")
+        assert not (server.data_dir / "jobs" / running["id"]).exists()
