@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -81,7 +82,9 @@ def check_options(p: dict) -> Word2VecConfig:
             seed=p["seed"], max_vocab_size=p["max_vocab_size"],
             threads=p["threads"] if p.get("threads") is not None else default_threads(),
             lowercase=p["lowercase"], vectors=p["which"],
-            batch_centres=p["batch_size"], engine=p.get("engine", "auto")).validate()
+            batch_centres=p["batch_size"], engine=p.get("engine", "auto"),
+            sync_words=p.get("sync_words", D.sync_words),
+            sync_rows=p.get("sync_rows", D.sync_rows)).validate()
     except OptionError as e:
         raise OptionError(_PARAM_OF_FIELD.get(e.field, e.field), str(e)) from None
 
@@ -147,15 +150,21 @@ def check_options(p: dict) -> Word2VecConfig:
 @click.option("--from-model", default=None, metavar="FILE",
               help="Continue training this --save-model file on CORPUS: new words reaching "
                    "--min-count join, known rows keep their values, counts add up.")
+@click.option("--sync-words", type=int, default=D.sync_words, show_default=True,
+              help="Under mpiexec: words each rank trains between merges of the ranks' tables.")
+@click.option("--sync-rows", type=int, default=D.sync_rows, show_default=True,
+              help="Under mpiexec: rows (most frequent words) merged every time; all rows "
+                   "at each epoch end and checkpoint.")
 @click.option("--no-plot", is_flag=True, help="Do not write the OUT.loss.png loss curve.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_alpha, epochs,
         min_count, max_vocab_size, cbow, hs, threads, seed, device, engine, which, lowercase,
         batch_size, events, checkpoint_every, checkpoint_dir, resume, restart, keep_checkpoint,
-        save_model, from_model, no_plot, quiet):
+        save_model, from_model, sync_words, sync_rows, no_plot, quiet):
     """Train word2vec vectors on CORPUS (UTF-8 text or .gz, '-' for standard input;
     newlines end sentences)."""
     from gputrain.cli.paths import check_output
+    from gputrain.distributed import world
     from gputrain.errors import GputrainError
     from gputrain.events import EventLog
     from gputrain.vectors.formats import format_from_suffix
@@ -183,20 +192,24 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     if resume and restart:
         raise GputrainError("--resume continues the checkpoint, --restart discards it: "
                             "give one of them")
-    with EventLog(events) as log, dir_lock(ckpt_dir):
+    root = world().is_root  # under mpiexec rank 0 alone holds the directory, writes and prints
+    quiet = quiet or not root
+    with EventLog(events if root else None) as log, dir_lock(ckpt_dir) if root else nullcontext():
         try:
-            if restart:
+            if restart and root:
                 checkpoint_path(ckpt_dir).unlink(missing_ok=True)
-            elif not resume and checkpoint_path(ckpt_dir).exists():
+            elif not resume and root and checkpoint_path(ckpt_dir).exists():
                 raise GputrainError(f"{ckpt_dir} holds the checkpoint of an earlier run; "
                                     "continue it with --resume, or start over with --restart")
             result, fmt, plot = _train_and_save(corpus, cfg, ckpt_dir, out, log, device,
                                                 checkpoint_every, resume, no_plot, quiet,
                                                 base, save_model)
         except BaseException:  # a failed run leaves no cache without a checkpoint behind
-            if not checkpoint_path(ckpt_dir).exists():
+            if root and not checkpoint_path(ckpt_dir).exists():
                 remove_run_files(ckpt_dir)
             raise
+        if not root:
+            return
         if not keep_checkpoint:  # still under the lock: no other run can be using it
             remove_run_files(ckpt_dir)
     if not quiet:
@@ -225,6 +238,7 @@ def _settings_from_model(cfg: Word2VecConfig, saved: dict) -> Word2VecConfig:
 def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_every, resume,
                     no_plot, quiet, base=None, save_model=None):
     """Train, then write the vectors and the loss curve; exits 75 when stopped by a signal."""
+    from gputrain.distributed import world
     from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
     from gputrain.vectors.keyedvectors import KeyedVectors
     from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
@@ -245,6 +259,8 @@ def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_ev
                        f"({int(result.words_trained):,} words trained); "
                        "run again with --resume to continue", err=True)
         sys.exit(EXIT_CHECKPOINTED)
+    if not world().is_root:
+        return result, None, None
     fmt = KeyedVectors(result.words, result.vectors, result.counts).save(out)
     if save_model is not None:
         from gputrain.w2v.model import TrainableModel

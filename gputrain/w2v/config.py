@@ -20,6 +20,11 @@ def available_cores() -> int:
 
 
 def default_threads() -> int:
+    """The CPU cores (at most MAX_DEFAULT_THREADS); 1 for each rank under mpiexec."""
+    from gputrain.distributed import launched_size
+
+    if launched_size() > 1:
+        return 1
     return max(1, min(available_cores(), MAX_DEFAULT_THREADS))
 ENGINE_CHOICES = ("auto", "cpu", "device")
 
@@ -45,6 +50,8 @@ class Word2VecConfig:
     batch_centres: int = 512  # centre words per minibatch (about 6 context words each)
     slice_words: int = 100_000  # unit of work, randomness and checkpointing
     engine: str = "auto"  # see gputrain.w2v.engine.choose_engine
+    sync_words: int = 50_000  # mpiexec ranks: words each rank trains between merges
+    sync_rows: int = 4096  # mpiexec ranks: rows (most frequent words) merged every time
 
     def validate(self) -> Word2VecConfig:
         """Raise an :class:`OptionError` carrying the field for any value out of range."""
@@ -80,6 +87,9 @@ class Word2VecConfig:
              f"--batch-size must be in 1..1048576, got {self.batch_centres}"),
             (self.engine in ENGINE_CHOICES, "engine",
              f"--engine must be one of {', '.join(ENGINE_CHOICES)}, got {self.engine!r}"),
+            (self.sync_words >= 1, "sync_words",
+             f"--sync-words must be positive, got {self.sync_words}"),
+            (self.sync_rows >= 0, "sync_rows", f"--sync-rows must be >= 0, got {self.sync_rows}"),
             (self.slice_words >= 1, "slice_words",
              f"slice_words must be positive, got {self.slice_words}"),
         )

@@ -173,8 +173,10 @@ def _read_ids(corpus, lo: int, hi: int) -> np.ndarray:
 
 def _launches(state: SharedState, plan: Plan, epoch: int, per_launch: int):
     """(first, last + 1) slices of each launch of ``epoch`` still to train: the fixed
-    groups of ``per_launch`` slices, less the slices already done (a resumed run)."""
-    done = state.done[epoch * plan.n_slices:(epoch + 1) * plan.n_slices]
+    groups of ``per_launch`` slices, less the slices already done (a resumed run) or
+    claimed (under mpiexec, the other ranks' slices)."""
+    lo, hi = epoch * plan.n_slices, (epoch + 1) * plan.n_slices
+    done = np.maximum(state.done[lo:hi], state.claimed[lo:hi])  # claimed: another rank's
     for g in range(0, plan.n_slices, per_launch):
         s = g
         end = min(plan.n_slices, g + per_launch)

@@ -8,11 +8,15 @@ a checkpoint and returns with ``stopped=True``.
 
 How the slices are trained is the engine's business (:mod:`gputrain.w2v.engine`): the CPU
 engine (the window step, ``--threads`` worker processes) or the device engine (one kernel
-launch per millions of tokens on a GPU; its NumPy twin on the CPU).
+launch per millions of tokens on a GPU; its NumPy twin on the CPU). Under ``mpiexec -n N``
+each rank trains its share of the slices and the ranks merge their tables at the engine's
+boundaries (:mod:`gputrain.w2v.ranks`); rank 0 alone reports and checkpoints.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gputrain import distributed
 from gputrain.backend import CPU, Device, to_cpu, to_device
 from gputrain.dirlock import release_if_empty
 from gputrain.errors import GputrainError
@@ -37,6 +42,7 @@ from gputrain.w2v.encoded import (
 from gputrain.w2v.engine import choose_engine
 from gputrain.w2v.model import TrainableModel, continued_tables, updated_vocab
 from gputrain.w2v.monitor import Monitor
+from gputrain.w2v.ranks import RankSync
 from gputrain.w2v.shared import SharedState
 from gputrain.w2v.vocab import build_vocab, count_words
 from gputrain.w2v.worker import Plan
@@ -92,9 +98,12 @@ def safe_batch_centres(counts: np.ndarray, sample: float, limit: int) -> int:
     return int(max(16, min(limit, MAX_REPEATS / p_max)))
 
 
-def make_plan(cfg: Word2VecConfig, corpus: EncodedCorpus, checkpoint_every: int) -> Plan:
+def make_plan(cfg: Word2VecConfig, corpus: EncodedCorpus, checkpoint_every: int,
+              ranks: int = 1) -> Plan:
     n_ids = len(corpus)
-    slice_words = min(cfg.slice_words, max(1000, -(-n_ids // (4 * cfg.threads))))
+    slice_words = min(cfg.slice_words, max(1000, -(-n_ids // (4 * cfg.threads * ranks))))
+    if ranks > 1:  # the ranks merge their tables at slice boundaries
+        slice_words = max(1000, min(slice_words, cfg.sync_words))
     if checkpoint_every > 0:
         slice_words = max(1000, min(slice_words, checkpoint_every))
     batch = safe_batch_centres(corpus.vocab.counts, cfg.sample, cfg.batch_centres)
@@ -130,7 +139,12 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
     ``keep_tables``: return every table in ``TrainResult.tables``."""
     cfg.validate()
     check_corpus_file(corpus_path)
-    report = report or (lambda event, **fields: None)
+    comm = distributed.world()
+    if comm.size > 1 and cfg.threads > 1:
+        raise GputrainError(f"--threads {cfg.threads} under mpiexec: each rank trains with one "
+                            "thread; start more ranks instead (mpiexec -n N)")
+    device = comm.device(device)
+    report = report if report and comm.is_root else (lambda event, **fields: None)
     ckpt_dir = Path(ckpt_dir)
     started = time.time()
     resumed = ckpt.load_checkpoint(ckpt_dir) if resume else None
@@ -141,18 +155,31 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
             raise GputrainError(f"checkpoint in {ckpt_dir} continues "
                                 + ("no model" if base_fp is None else "another model")
                                 + "; resume it with the same --from-model, or --restart")
-    corpus, _ = prepare_corpus(corpus_path, cfg, ckpt_dir, reuse=resume, base=init_model)
+    # ranks but 0 keep their encoded corpus to themselves (nodes need not share a disk)
+    cache_dir = ckpt_dir if comm.is_root else Path(tempfile.mkdtemp(prefix="gputrain-w2v-"))
+    try:
+        return _train(corpus_path, cfg, ckpt_dir, cache_dir, device, checkpoint_every, resume,
+                      report, stop, init_model, keep_tables, resumed, base_fp, started, comm)
+    finally:
+        if cache_dir != ckpt_dir:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+def _train(corpus_path, cfg, ckpt_dir, cache_dir, device, checkpoint_every, resume, report,
+           stop, init_model, keep_tables, resumed, base_fp, started, comm) -> TrainResult:
+    corpus, _ = prepare_corpus(corpus_path, cfg, cache_dir, reuse=resume and comm.is_root,
+                               base=init_model)
     if resumed is not None and len(corpus.vocab) != resumed.meta.get("vocab_size"):
         raise GputrainError(f"checkpoint in {ckpt_dir} does not match the corpus vocabulary; "
                             "delete the directory to start over")
     if resumed is not None:
         slice_words = int(resumed.meta["slice_words"])
-        plan = make_plan(cfg, corpus, 0)
+        plan = make_plan(cfg, corpus, 0, comm.size)
         plan = Plan(**{**plan.__dict__, "slice_words": slice_words})
     else:
-        plan = make_plan(cfg, corpus, checkpoint_every)
+        plan = make_plan(cfg, corpus, checkpoint_every, comm.size)
     n_words, dim = len(corpus.vocab), cfg.vector_size
-    engine = choose_engine(cfg, device, ckpt_dir)
+    engine = choose_engine(cfg, device, cache_dir)
     with engine.device.activate():  # gpu:N: the tables live where the kernels will run
         state = engine.new_state(n_words, dim, plan.epochs * plan.n_slices)
     try:
@@ -179,12 +206,19 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
                     "base_model": base_fp}
             monitor = Monitor(state, plan, ckpt_dir, meta, report, stop, checkpoint_every,
                               resumed)
+            sync = None
+            if comm.size > 1:  # the engine sees the ranks' merges behind monitor.boundary()
+                sync = RankSync(comm, state, plan, monitor, cfg.sync_words, cfg.sync_rows)
+                sync.check_same_vocab(corpus.vocab.words, corpus.vocab.counts)
             report("start", vocab_size=n_words, corpus_words=len(corpus),
                    raw_tokens=corpus.raw_tokens, total_words=plan.total_words,
-                   epochs=plan.epochs, threads=engine.n_workers, device=str(engine.device),
+                   epochs=plan.epochs, threads=engine.n_workers, ranks=comm.size,
+                   device=str(engine.device),
                    engine=engine.name,
                    resumed_words=state.base_words, progress=monitor.progress())
-            finished = engine.run(state, corpus, plan, monitor)
+            finished = engine.run(state, corpus, plan, sync or monitor)
+            if finished and sync is not None:
+                finished = sync.finish()
             if finished:
                 monitor.finish()
             vectors = _output_vectors(state, cfg.vectors)
@@ -192,9 +226,10 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
             if keep_tables:
                 tables = tuple(None if t is None else np.array(to_cpu(t), dtype=np.float32)
                                for t in (state.w_in, state.w_out, state.w_hs))
+            stats = monitor.stats() | ({"merges": sync.merges} if sync else {})
             return TrainResult(corpus.vocab.words, corpus.vocab.counts, vectors, not finished,
                                state.words_done(), time.time() - started, monitor.history_array(),
-                               corpus.raw_tokens, monitor.stats(), tables)
+                               corpus.raw_tokens, stats, tables)
     finally:
         state.release()
 

@@ -93,3 +93,10 @@ def rank_pid(launcher: int, rank: int) -> int | None:
         if f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
             return pid
     return None
+
+
+def mpirun_script(n: int, script, *args, timeout: float = 120, **env):
+    """``mpiexec -n N python SCRIPT ARGS``."""
+    command = [MPIEXEC, "-n", str(n), sys.executable, str(script), *map(str, args)]
+    return subprocess.run(command, env=mpi_env(**env), text=True, capture_output=True,
+                          timeout=timeout)

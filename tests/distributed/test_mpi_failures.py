@@ -65,3 +65,27 @@ def test_mlp_rank_failure_ends_run(tmp_path, how):
     resumed = mpirun(2, "mlp", "train", data, "--resume", model, "--epochs", done + 1)
     assert resumed.returncode == 0, resumed.stderr
     assert f"epoch {done + 1}: loss" in resumed.stdout
+
+
+def test_w2v_killed_rank_then_resume_continues(tmp_path):
+    from tests.distributed.test_w2v_mpi import austen
+
+    corpus = austen(tmp_path, 20_000)
+    args = ["w2v", corpus, "--dim", 16, "--epochs", 10, "--sync-words", 3000,
+            "--checkpoint-every", 10_000, "--quiet", "--keep-checkpoint"]
+    whole = mpirun(2, *args, "-o", tmp_path / "whole.txt", timeout=240)
+    assert whole.returncode == 0, whole.stderr
+    out, ckpt = tmp_path / "cut.txt", tmp_path / "cut.txt.ckpt"
+    proc = start(2, *args, "-o", out, GPUTRAIN_MPI_TIMEOUT=10)
+    try:
+        _when(lambda: (ckpt / "checkpoint.npz").exists(), 120, "the first checkpoint")
+        time.sleep(0.2)
+        os.kill(_when(lambda: rank_pid(proc.pid, 1), 10, "finding rank 1"), signal.SIGKILL)
+        _finish(proc, 60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0 and not out.exists()
+    resumed = mpirun(2, *args, "-o", out, "--resume", timeout=240)
+    assert resumed.returncode == 0, resumed.stderr
+    assert out.read_text() == (tmp_path / "whole.txt").read_text()

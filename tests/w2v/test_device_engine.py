@@ -69,9 +69,12 @@ def test_chunks_follow_sentences_slices_and_the_size_limit():
 def test_launches_are_fixed_groups_of_slices_less_the_done_ones():
     class State:
         done = np.zeros(2 * 7)
+        claimed = np.zeros(2 * 7)
 
     plan = type("P", (), {"n_slices": 7})()
     state = State()
     assert list(device_engine._launches(state, plan, 0, 3)) == [(0, 3), (3, 6), (6, 7)]
     state.done[7 + 0] = state.done[7 + 4] = 1.0
     assert list(device_engine._launches(state, plan, 1, 3)) == [(1, 3), (3, 4), (5, 6), (6, 7)]
+    state.claimed[:4] = 1.0  # under mpiexec: slices another rank trains
+    assert list(device_engine._launches(state, plan, 0, 3)) == [(4, 6), (6, 7)]
