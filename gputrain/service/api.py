@@ -1,28 +1,27 @@
-"""The HTTP API (FastAPI): jobs, inputs, artifacts, vector queries, health and metrics.
+"""The HTTP API (FastAPI): jobs, inputs (:mod:`~gputrain.service.inputs_api`), artifacts,
+vector queries, health, readiness and metrics.
 
-``/healthz``, ``/metrics`` and the OpenAPI docs are open; everything else needs
+``/healthz``, ``/readyz``, ``/metrics`` and the docs are open; everything else needs
 ``Authorization: Bearer <token>`` when the server has a token (compared in constant time).
-Errors: 401 no or wrong token, 404 unknown job/file/word, 409 wrong job state,
-400 a path that leaves the data directory, 413 an upload over the limit, 422 an invalid spec
-(``detail[].loc`` names the field, ``detail[].msg`` the reason).
+Every request first passes :mod:`~gputrain.service.guards` (Host, body size). Errors (their
+shapes in :mod:`~gputrain.service.docs`): 400 a path that leaves the data directory or a
+name too long, a foreign Host; 401 no or wrong token; 404 unknown job/file/word; 409 wrong
+job state, an input in use; 413 a body, params or upload over its limit; 422 an invalid spec
+(``detail[].loc`` names the field, ``detail[].msg`` the reason); 507 a full disk.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import logging
-import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.requests import ClientDisconnect
 
 from gputrain import __version__
 from gputrain.errors import GputrainError
@@ -34,23 +33,19 @@ from gputrain.service.constants import (
     MAX_NEIGHBORS,
     MAX_SPEC_BYTES,
 )
-from gputrain.service.docs import ERROR_RESPONSES, UPLOAD_BODY, serve_docs
+from gputrain.service.docs import ERROR_RESPONSES, serve_docs
 from gputrain.service.guards import RequestGuard
 from gputrain.service.inputs import (
-    UnsafePath,
-    UploadTooLarge,
-    UploadWriter,
     file_digest,
     input_changed,
-    list_inputs,
     resolve_input,
 )
+from gputrain.service.inputs_api import InputRoutes
 from gputrain.service.models import ModelCache
-from gputrain.service.nospace import NoSpace, is_full
+from gputrain.service.nospace import NoSpace
 from gputrain.service.states import InvalidTransition, JobKind, JobState
 from gputrain.service.store import Job
 
-log = logging.getLogger("gputrain.service")
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
@@ -123,86 +118,7 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
         return Response(generate_latest(supervisor.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
 
-    inputs_lock = threading.Lock()  # a submission's digest vs. an upload's rename
-
-    def input_name(path: Path) -> str:
-        return path.relative_to(data.inputs.resolve()).as_posix()
-
-    def refuse_if_used(target: Path) -> None:
-        users = store.active_using(input_name(target))
-        if users:
-            raise HTTPException(409, f"input {input_name(target)} is used by queued or running "
-                                     f"job(s) {', '.join(users)}: replacing it would change "
-                                     "what they train on; use a new name, or wait for or "
-                                     "cancel them")
-
-    def commit_unless_used(writer: UploadWriter, target: Path) -> int:
-        with inputs_lock:
-            try:
-                refuse_if_used(target)
-            except HTTPException:
-                writer.abort()
-                raise
-            return writer.commit()
-
-    @api.put("/inputs/{name:path}", status_code=201, tags=["inputs"], openapi_extra=UPLOAD_BODY)
-    async def upload(name: str, request: Request) -> dict:
-        """Upload an input file (the raw request body), streamed to disk."""
-        try:
-            target = resolve_input(data.inputs, name)
-        except UnsafePath as e:
-            raise HTTPException(400, str(e)) from None
-        if target.is_dir():
-            raise HTTPException(409, f"{name} is a directory")
-        refuse_if_used(target)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_upload_bytes:
-            raise HTTPException(413, f"upload is larger than the limit of "
-                                     f"{max_upload_bytes} bytes")
-        try:
-            writer = await run_in_threadpool(UploadWriter, target, max_upload_bytes)
-        except OSError as e:  # e.g. a parent "directory" that is a file, or a full disk
-            if is_full(e):
-                raise NoSpace(f"inputs/{name}") from None
-            raise HTTPException(409, f"cannot write {name}: {e.strerror or e}") from None
-        try:
-            async for chunk in request.stream():
-                await run_in_threadpool(writer.write, chunk)
-            size = await run_in_threadpool(commit_unless_used, writer, target)
-        except UploadTooLarge as e:
-            raise HTTPException(413, str(e)) from None
-        except OSError as e:
-            writer.abort()
-            if is_full(e):
-                raise NoSpace(f"inputs/{name}") from None
-            raise
-        except ClientDisconnect:
-            writer.abort()
-            log.warning("upload of %s abandoned: the client disconnected after %d bytes",
-                        name, writer.size)
-            return Response(status_code=400)  # nobody is there to read it
-        except BaseException:
-            writer.abort()
-            raise
-        return {"name": target.relative_to(data.inputs.resolve()).as_posix(), "size_bytes": size}
-
-    @api.delete("/inputs/{name:path}", status_code=204, tags=["inputs"])
-    def delete_input(name: str) -> Response:
-        """Delete an input file (409 while a queued or running job uses it)."""
-        try:
-            target = resolve_input(data.inputs, name)
-        except UnsafePath as e:
-            raise HTTPException(400, str(e)) from None
-        with inputs_lock:
-            if not target.is_file():
-                raise HTTPException(404, f"no input {name}")
-            refuse_if_used(target)
-            target.unlink()
-        return Response(status_code=204)
-
-    @api.get("/inputs", tags=["inputs"])
-    def inputs() -> list[dict]:
-        return list_inputs(data.inputs)
+    inputs = InputRoutes(api, data, store, max_upload_bytes)
 
     @api.post("/jobs", status_code=201, tags=["jobs"])
     def submit(spec: JobSpec) -> dict:
@@ -215,9 +131,9 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
         except specs.SpecError as e:
             raise _spec_error(e, data.redact) from None
         path = resolve_input(data.inputs, spec.input)  # validate() has checked it
-        with inputs_lock:
+        with inputs.lock:
             size, sha256 = file_digest(path)
-            job = store.create(kind.value, input_name(path), spec.params, input_size=size,
+            job = store.create(kind.value, inputs.name_of(path), spec.params, input_size=size,
                                input_sha256=sha256)
         supervisor.notify()
         return job.public()
@@ -258,7 +174,7 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
     def retry(job_id: str) -> dict:
         """Queue a failed job again; it resumes from its checkpoint when it has one."""
         job = get_job(job_id)
-        with inputs_lock:
+        with inputs.lock:
             changed = input_changed(data.inputs, job.input, job.input_size, job.input_sha256)
             if changed and job.state is JobState.FAILED:
                 raise HTTPException(409, f"{changed}; submit a new job instead")

@@ -16,11 +16,11 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from gputrain.errors import GputrainError
 from gputrain.service.constants import DB_FILE_MODE, SQLITE_BUSY_TIMEOUT_SECONDS
+from gputrain.service.job import Job
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobState, check_transition
 
@@ -54,61 +54,6 @@ CREATE TABLE IF NOT EXISTS readiness (id INTEGER PRIMARY KEY, checked_at REAL NO
 """
 # columns added after version 1, with their types: added to an older database at open
 ADDED_COLUMNS = (("input_size", "INTEGER"), ("input_sha256", "TEXT"))
-
-
-@dataclass
-class Job:
-    id: str
-    kind: str
-    input: str
-    params: dict
-    state: JobState
-    input_size: int | None = None  # bytes, recorded at submission
-    input_sha256: str | None = None  # hex, recorded at submission
-    progress: float = 0.0
-    metrics: dict = field(default_factory=dict)
-    error: str | None = None
-    attempts: int = 0
-    run_seconds: float = 0.0  # summed over attempts
-    recoveries: int = 0  # times a server start found it running (the server had died)
-    worker: str | None = None
-    pid: int | None = None
-    cancel_requested: bool = False
-    created_at: float = 0.0
-    started_at: float | None = None
-    finished_at: float | None = None
-    updated_at: float = 0.0
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
-        d = dict(row)
-        d.pop("seq")
-        d["params"] = json.loads(d["params"])
-        d["metrics"] = json.loads(d["metrics"])
-        d["state"] = JobState(d["state"])
-        d["cancel_requested"] = bool(d["cancel_requested"])
-        return cls(**d)
-
-    def public(self) -> dict:
-        """What the HTTP API shows (no PIDs or internal flags)."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "state": self.state.value,
-            "input": self.input,
-            "input_size_bytes": self.input_size,
-            "input_sha256": self.input_sha256,
-            "params": self.params,
-            "progress": self.progress,
-            "metrics": self.metrics,
-            "error": self.error,
-            "attempts": self.attempts,
-            "run_seconds": round(self.run_seconds, 3),
-            "created_at": self.created_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "updated_at": self.updated_at,
-        }
 
 
 class JobStore:
