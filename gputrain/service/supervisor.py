@@ -22,7 +22,7 @@ from gputrain.service.datadir import DataDir
 from gputrain.service.metrics import ServiceMetrics
 from gputrain.service.nospace import NoSpace
 from gputrain.service.runner import signal_group, stop_orphans
-from gputrain.service.states import JobState
+from gputrain.service.states import InvalidTransition, JobState
 from gputrain.service.store import JobStore
 from gputrain.service.worker import Slot, Worker
 
@@ -86,7 +86,10 @@ class Supervisor:
         while True:
             try:
                 for job_id in self.store.finished_before(time.time() - self.retain_seconds):
-                    self.forget(job_id)
+                    try:
+                        self.forget(job_id)
+                    except (KeyError, InvalidTransition):  # deleted or retried meanwhile
+                        continue
                     log.info("job %s deleted (finished more than %g days ago)", job_id,
                              self.retain_seconds / 86400)
             except NoSpace as e:  # deleting also writes; try again next round
