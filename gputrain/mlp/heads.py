@@ -2,7 +2,7 @@
 
 - ``softmax`` (classification, the default): one logit per class, fused softmax +
   cross-entropy (two classes included).
-- ``sigmoid`` (binary classification, ``--output sigmoid``): one logit, the Bernoulli output
+- ``sigmoid`` (binary classification, ``--output-unit sigmoid``): one logit, the Bernoulli output
   unit, fused sigmoid + binary cross-entropy; the logit is the log-odds of the second class.
 - ``regress``: one output, mean squared error on the standardised target.
 

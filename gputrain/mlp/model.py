@@ -2,7 +2,7 @@
 
 The head's width and loss come from :mod:`gputrain.mlp.heads`: one output per class with
 fused softmax + cross-entropy (the default; two classes included), one logit with fused
-sigmoid + BCE for ``--output sigmoid``, one output with MSE for regression.
+sigmoid + BCE for ``--output-unit sigmoid``, one output with MSE for regression.
 
 Hidden units: relu, tanh, sigmoid, leaky_relu, hardtanh, softplus, elu, abs, cos, prelu (a
 learned slope per unit) and maxout (the Linear before it has ``units * K`` outputs, each

@@ -186,3 +186,17 @@ def test_encoder_refuses_a_column_that_changed_kind(tmp_path):
     with pytest.raises(GputrainError, match="'c' was a string column in training and is "
                                             "numeric here"):
         enc.read(path, None)
+
+
+def test_a_model_saved_before_encoding_still_predicts(tmp_path, capsys, parquet_file):
+    model = tmp_path / "old"
+    assert run(capsys, "mlp", "train", parquet_file, "--label", "animal", "--features",
+               "f0,f1,f2,f3,f4,f5", *FAST, "-o", model)[0] == 0
+    meta = json.loads((model / "model.json").read_text())
+    for key in ("output", "maxout", "impute", "max_categories", "tol"):
+        del meta["config"][key]  # the config and model.json of an older version
+    del meta["encoder"]
+    (model / "model.json").write_text(json.dumps(meta))
+    code, out, err = run(capsys, "mlp", "eval", model, parquet_file, "--json")
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] > 0.8
