@@ -461,3 +461,27 @@ def read_columns(path: str | Path, names: list[str]):
     batches = list(source.batches(names, set()))
     schema = pa.schema([source.schema.field(n) for n in names]) if not batches else None
     return pa.Table.from_batches(batches, schema=schema)
+
+
+def arrow_to_table(table, where: str = "X") -> Table:
+    """An in-memory pyarrow Table as a :class:`Table` without a label: numeric columns in the
+    float32 matrix (NaN where missing), string columns in ``categorical``; anything else,
+    or an infinite value, is a :class:`GputrainError` naming the column."""
+    numeric = [f.name for f in table.schema if not _is_categorical(f.type)]
+    for name in numeric:
+        if not _is_numeric(table.schema.field(name).type):
+            raise GputrainError(f"{where}: column {name!r} is neither numeric nor text "
+                                f"({table.schema.field(name).type})")
+    matrix = np.empty((table.num_rows, len(numeric)), dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j, name in enumerate(numeric):
+            column = table.column(name)
+            values = column.to_numpy(zero_copy_only=False) if column.null_count == 0 else \
+                column.cast("float64").fill_null(float("nan")).to_numpy(zero_copy_only=False)
+            matrix[:, j] = values
+    if np.isinf(matrix).any():
+        r, j = np.argwhere(np.isinf(matrix))[0]
+        raise GputrainError(f"{where}: column {numeric[j]!r} has an infinite value at row {r}")
+    texts = {f.name: _string_array(table.column(f.name).chunks, f.type)
+             for f in table.schema if _is_categorical(f.type)}
+    return Table(where, matrix, numeric, None, None, texts)

@@ -9,10 +9,13 @@ in-memory table, nothing written to disk), with the same options under the same 
 the same defaults (``epochs`` is a cap, early stopping on a ``val_split`` of the rows with
 ``patience`` / ``tol``; automatic ``batch_size`` and ``dropout``). ``X`` is numeric (array,
 DataFrame, anything ``check_array`` takes); missing values (NaN) are imputed with the
-training medians plus a missing indicator unless ``impute=False``. ``device`` is ``"cpu"``,
-``"gpu"``, ``"gpu:N"`` or ``"auto"``. The fitted model lives in ``model_`` as NumPy arrays,
-so a fitted estimator pickles and clones like any other. ``partial_fit`` is not offered:
-the trainer's unit of work is a run with its own stopping rule, not one batch.
+training medians plus a missing indicator unless ``impute=False``. A pandas DataFrame or a
+pyarrow Table with string columns goes through the CLI's encoding instead (one-hot
+categories, most-frequent imputation: :mod:`gputrain.mlp.encode`), by column name.
+``device`` is ``"cpu"``, ``"gpu"``, ``"gpu:N"`` or ``"auto"``. The fitted model lives in
+``model_`` as NumPy arrays, so a fitted estimator pickles and clones like any other.
+``partial_fit`` is not offered: the trainer's unit of work is a run with its own stopping
+rule, not one batch.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gputrain.backend import resolve_device, to_device
 from gputrain.errors import GputrainError
 from gputrain.mlp.config import MLPConfig
-from gputrain.mlp.data import Table
+from gputrain.mlp.data import Table, arrow_to_table
 from gputrain.mlp.encode import Encoder
 from gputrain.mlp.evaluate import network_outputs
 from gputrain.mlp.model import build_network
@@ -53,11 +56,14 @@ class _MLPBase(BaseEstimator):
     def _fit(self, X, y):
         from gputrain.mlp.train import train_mlp
 
-        X = _own_float32(X)
-        if X.shape[0] < 2:
-            raise ValueError(f"n_samples={X.shape[0]}: training needs at least 2 samples")
-        names = [f"x{i}" for i in range(X.shape[1])]
-        table = Table("X", X, names, y, "y")
+        if isinstance(X, Table):
+            table = X
+        else:
+            X = _own_float32(X)
+            table = Table("X", X, [f"x{i}" for i in range(X.shape[1])], None, None)
+        if table.rows < 2:
+            raise ValueError(f"n_samples={table.rows}: training needs at least 2 samples")
+        table.labels, table.label_name = y, "y"
         try:
             config = self._config()
             device = resolve_device(str(self.device))
@@ -76,12 +82,13 @@ class _MLPBase(BaseEstimator):
     def _outputs(self, X) -> np.ndarray:
         """Class probabilities, or standardised predictions, of the rows of X (host)."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
-        X = _own_float32(X)
         meta = self.model_["meta"]
         encoder = Encoder.from_dict(meta["encoder"])
         try:
-            matrix = encoder.transform(Table("X", X, encoder.numeric, None, None))
+            table = self._table(X, reset=False)
+            if not isinstance(table, Table):
+                table = Table("X", _own_float32(table), encoder.numeric, None, None)
+            matrix = encoder.transform(table)
         except GputrainError as e:
             raise ValueError(str(e)) from None
         matrix = standardize_(matrix, self.model_["mean"], self.model_["std"])
@@ -94,10 +101,60 @@ class _MLPBase(BaseEstimator):
             return network_outputs(network.eval(), to_device(matrix, device), meta,
                                    PREDICT_BATCH)
 
+    def _table(self, X, reset: bool):
+        """A :class:`Table` for a DataFrame / pyarrow Table with string columns (numeric
+        and string columns in the order the encoder fitted), else the checked array."""
+        frame = _arrow(X)
+        if frame is None:
+            return validate_data(self, X, reset=reset, ensure_all_finite="allow-nan")
+        names = np.asarray(frame.column_names, dtype=object)
+        if reset:
+            self.n_features_in_, self.feature_names_in_ = len(names), names
+        elif list(names) != list(self.feature_names_in_):
+            raise ValueError(f"X has columns {list(names)}, but {type(self).__name__} was "
+                             f"fitted with {list(self.feature_names_in_)}")
+        table = arrow_to_table(frame)
+        if not reset:  # the matrix's columns in the fitted order
+            meta_numeric = Encoder.from_dict(self.model_["meta"]["encoder"]).numeric
+            table = arrow_to_table(frame.select(meta_numeric + list(table.categorical)))
+        return table
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _checked(estimator, X, y, **check):
+    """(X as an array or a Table, y) after scikit-learn's checks."""
+    if _arrow(X) is None:
+        return validate_data(estimator, X, y, ensure_all_finite="allow-nan", **check)
+    from sklearn.utils.validation import check_array
+
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the "
+                         "target y is None")
+    y = check_array(y, ensure_2d=False, dtype=None if not check else "numeric")
+    try:
+        table = estimator._table(X, reset=True)
+    except GputrainError as e:
+        raise ValueError(str(e)) from None
+    if len(y) != table.rows:
+        raise ValueError(f"X has {table.rows} rows but y has {len(y)}")
+    return table, y
+
+
+def _arrow(X):
+    """X as a pyarrow Table when it is one, or a pandas DataFrame with a column that is not
+    numeric; None for everything scikit-learn's ``check_array`` handles."""
+    import pyarrow as pa
+
+    if isinstance(X, pa.Table):
+        return X
+    if hasattr(X, "dtypes") and hasattr(X, "columns") and any(
+            str(t) in ("object", "category", "string") for t in X.dtypes):
+        return pa.Table.from_pandas(X, preserve_index=False)
+    return None
 
 
 def _own_float32(X) -> np.ndarray:
@@ -123,7 +180,7 @@ class MLPClassifier(ClassifierMixin, _MLPBase):
         self.impute, self.device, self.verbose = impute, device, verbose
 
     def fit(self, X, y):
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        X, y = _checked(self, X, y)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         return self._fit(X, codes.astype(np.int64))
@@ -154,7 +211,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         self.impute, self.device, self.verbose = impute, device, verbose
 
     def fit(self, X, y):
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True)
+        X, y = _checked(self, X, y, y_numeric=True)
         return self._fit(X, np.asarray(y, dtype=np.float64))
 
     def predict(self, X) -> np.ndarray:
