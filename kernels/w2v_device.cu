@@ -80,9 +80,47 @@ __device__ __forceinline__ float w2vd_terms(float z, float* loss_term) {
   return e / (1.0f + e);
 }
 
+// The coefficient lr * (label - sigmoid(in . out)) of an input row and output t of a centre
+// (t = 0 the positive), adding its loss term and one pair to the tallies.
+__device__ __forceinline__ float w2vd_coef(const float* in, const float* out, int dim, int t,
+                                           float lr, double* loss, double* pairs) {
+  float dot = 0.0f;
+  for (int e = 0; e < dim; ++e) dot += in[e] * out[e];
+  const float sign = t == 0 ? 1.0f : -1.0f;
+  float term;
+  const float coef = w2vd_terms(sign * dot, &term) * sign * lr;
+  *loss += term;
+  *pairs += 1.0;
+  return coef;
+}
+
 // Offset (-W..-1, 1..W) of context column c (0..2W-1), and back.
 __device__ __forceinline__ int w2vd_offset(int c, int window) {
   return c < window ? c - window : c - window + 1;
+}
+
+// A step's input-row updates: each of its nrows positions (relative to the step's first
+// centre: from lo) gets the gradient over every centre b < nb whose window holds it,
+// sum_t g[b][col][t] * out[b][t], added to w_in once. Skip-gram keeps coefficients per
+// context column (cols = 2W), CBOW per centre (cols = 1: the error of the mean goes in full
+// to every context row). kid and kreach start at the step's first centre.
+__device__ void w2vd_input_grads(float* __restrict__ w_in, const int* kid, const int* kreach,
+                                 const float* g, const float* outs, int cols, int nb, int lo,
+                                 int nrows, int W, int K1, int dim, int ld) {
+  for (int x = threadIdx.x; x < nrows * dim; x += blockDim.x) {
+    const int p = lo + x / dim, e = x % dim;
+    float grad = 0.0f;
+    bool touched = false;
+    for (int b = w2vd_max(0, p - W); b <= w2vd_min(nb - 1, p + W); ++b) {
+      const int off = p - b;
+      if (off == 0 || (off < 0 ? -off : off) > kreach[b]) continue;
+      const int col = cols == 1 ? 0 : (off < 0 ? off + W : off + W - 1);
+      const float* gc = g + (b * cols + col) * K1;
+      for (int t = 0; t < K1; ++t) grad += gc[t] * outs[(b * K1 + t) * ld + e];
+      touched = true;
+    }
+    if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
+  }
 }
 
 // Dynamic shared memory (4-byte words), carved in this order; gputrain/kernels.py
@@ -179,34 +217,14 @@ extern "C" __global__ void w2v_device_train(
           float coef = 0.0f;
           if (p >= 0 && p < n_kept && (off < 0 ? -off : off) <= kreach[i0 + b] &&
               tids[b * K1 + t] >= 0) {
-            const float* in = rows + (p - plo) * ld;
-            const float* o = outs + (b * K1 + t) * ld;
-            float dot = 0.0f;
-            for (int e = 0; e < dim; ++e) dot += in[e] * o[e];
-            const float sign = t == 0 ? 1.0f : -1.0f;
-            float term;
-            coef = w2vd_terms(sign * dot, &term) * sign * lrs[b];
-            loss += term;
-            pairs += 1.0;
+            coef = w2vd_coef(rows + (p - plo) * ld, outs + (b * K1 + t) * ld, dim, t, lrs[b],
+                             &loss, &pairs);
           }
           g[x] = coef;
         }
         __syncthreads();
-        // each input row's gradient over every centre whose window holds it, added once
-        for (int x = tid; x < nrows * dim; x += T) {
-          const int p = plo + x / dim, e = x % dim;
-          float grad = 0.0f;
-          bool touched = false;
-          const int bl = w2vd_max(0, p - i0 - W), bh = w2vd_min(nb - 1, p - i0 + W);
-          for (int b = bl; b <= bh; ++b) {
-            const int off = p - (i0 + b);
-            if (off == 0 || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
-            const float* gc = g + (b * W2 + (off < 0 ? off + W : off + W - 1)) * K1;
-            for (int t = 0; t < K1; ++t) grad += gc[t] * outs[(b * K1 + t) * ld + e];
-            touched = true;
-          }
-          if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
-        }
+        w2vd_input_grads(w_in, kid + i0, kreach + i0, g, outs, W2, nb, plo - i0, nrows, W, K1,
+                         dim, ld);
         for (int x = tid; x < nb * K1 * dim; x += T) {
           const int bt = x / dim, b = bt / K1, t = bt % K1, e = x % dim;
           if (tids[bt] < 0) continue;
@@ -238,32 +256,14 @@ extern "C" __global__ void w2v_device_train(
           const int b = x / K1, t = x % K1;
           float coef = 0.0f;
           if (scan[b] > 0 && tids[x] >= 0) {
-            const float* o = outs + x * ld;
-            float dot = 0.0f;
-            for (int e = 0; e < dim; ++e) dot += h[b * ld + e] * o[e];
-            const float sign = t == 0 ? 1.0f : -1.0f;
-            float term;
-            coef = w2vd_terms(sign * dot, &term) * sign * lrs[b];
-            loss += term;
-            pairs += 1.0;
+            coef = w2vd_coef(h + b * ld, outs + x * ld, dim, t, lrs[b], &loss, &pairs);
           }
           g[x] = coef;
         }
         __syncthreads();
         // every context row gets the whole sum_t g[t] out[t] of each centre it serves
-        for (int x = tid; x < nrows * dim; x += T) {
-          const int p = plo + x / dim, e = x % dim;
-          float grad = 0.0f;
-          bool touched = false;
-          const int bl = w2vd_max(0, p - i0 - W), bh = w2vd_min(nb - 1, p - i0 + W);
-          for (int b = bl; b <= bh; ++b) {
-            const int off = p - (i0 + b);
-            if (off == 0 || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
-            for (int t = 0; t < K1; ++t) grad += g[b * K1 + t] * outs[(b * K1 + t) * ld + e];
-            touched = true;
-          }
-          if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
-        }
+        w2vd_input_grads(w_in, kid + i0, kreach + i0, g, outs, 1, nb, plo - i0, nrows, W, K1,
+                         dim, ld);
         for (int x = tid; x < nb * K1 * dim; x += T) {
           const int bt = x / dim, b = bt / K1, e = x % dim;
           if (tids[bt] < 0 || scan[b] == 0) continue;
