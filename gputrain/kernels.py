@@ -349,9 +349,10 @@ def w2v_device_train(w_in, w_out, ids, ids_base: int, starts, first_chunk: int,
     if not 0 <= first_chunk <= first_chunk + n_chunks < len(starts):
         raise GputrainError(f"kernels.{op}: chunks {first_chunk}..+{n_chunks} are not in"
                             f" starts ({len(starts) - 1} chunks)")
-    if not 1 <= sub <= threads + 1 or not 1 <= negative <= 100:
-        raise GputrainError(f"kernels.{op}: need 1 <= sub <= threads + 1 and 1 <= negative"
-                            f" <= 100, got sub={sub}, threads={threads}, negative={negative}")
+    if not 1 <= sub <= threads + 1 or threads > max_chunk or not 1 <= negative <= 100:
+        raise GputrainError(f"kernels.{op}: need 1 <= sub <= threads + 1, threads <= max_chunk"
+                            f" and 1 <= negative <= 100, got sub={sub}, threads={threads},"
+                            f" max_chunk={max_chunk}, negative={negative}")
     if n_chunks == 0:
         return
     shared = w2v_device_shared_bytes(threads, sub, window, negative, w_in.shape[1], max_chunk)

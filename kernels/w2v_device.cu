@@ -15,8 +15,8 @@
 //      reads, then adds each row's whole gradient to the tables once (atomicAdd). So a step
 //      is the exact minibatch gradient of its centres (step.py's sgns_step / cbow_step
 //      semantics, with a learning rate per centre from its global word position).
-// Loss and pair counts accumulate per thread and are added to totals[0..1] (double) once
-// per thread at the end: the host reads them once per launch.
+// Loss and pair counts accumulate per thread, are summed per block at the end and added to
+// totals[0..1] (double) once per block: the host reads them once per launch.
 //
 // Draws: counter-based (splitmix64 over seed/epoch key, position and purpose), identical to
 // sampling.py bit for bit. Purposes: 0 keep, 1 window, 2 + k negative k.
@@ -138,7 +138,8 @@ extern "C" __global__ void w2v_device_train(
     unsigned long long key, long long words_before, double total_words, double alpha,
     double min_alpha, int window, int negative, int dim, int sub, int max_chunk, int cbow,
     double* __restrict__ totals) {
-  GPUTRAIN_DYNAMIC_SHARED(int, smem);
+  GPUTRAIN_DYNAMIC_SHARED(double, shared_words);  // double: 8-byte aligned for the tallies
+  int* smem = reinterpret_cast<int*>(shared_words);
   const int T = blockDim.x, tid = threadIdx.x;
   const int W = window, W2 = 2 * window, K1 = negative + 1, ld = dim | 1;
   int* kid = smem;
@@ -273,8 +274,20 @@ extern "C" __global__ void w2v_device_train(
       __syncthreads();  // the next step overwrites the shared rows
     }
   }
-  atomicAdd(&totals[0], loss);
-  atomicAdd(&totals[1], pairs);
+  // the block's tallies, summed in the (now free) shared memory: 16 * T bytes <= the
+  // 12 * max_chunk bytes of the chunk arrays, as the host checks T <= max_chunk
+  __syncthreads();
+  shared_words[tid] = loss;
+  shared_words[T + tid] = pairs;
+  __syncthreads();
+  if (tid == 0) {
+    for (int t = 1; t < T; ++t) {
+      loss += shared_words[t];
+      pairs += shared_words[T + t];
+    }
+    atomicAdd(&totals[0], loss);
+    atomicAdd(&totals[1], pairs);
+  }
 }
 
 // The draws of positions [base, base + n) for tests: keep flag, window, negatives
