@@ -32,10 +32,11 @@ def run_sanitized(emulator, sanitize: str, argv: list[str], timeout: int):
     return done
 
 
+@pytest.mark.parametrize("tests", ["test_kernels_vs_twins.py", "test_w2v_device.py"])
 @pytest.mark.parametrize("sanitize", ["thread", "address"])
-def test_emulated_kernel_tests_pass_under_sanitizer(emulator, sanitize):
+def test_emulated_kernel_tests_pass_under_sanitizer(emulator, sanitize, tests):
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-            str(HERE / "test_kernels_vs_twins.py"), str(HERE / "test_w2v_device.py")]
+            str(HERE / tests)]
     done = run_sanitized(emulator, sanitize, argv, timeout=200)
     output = done.stdout + done.stderr
     assert done.returncode == 0 and REPORTS[sanitize] not in output, output[-4000:]
