@@ -12,11 +12,18 @@ its checkpoint. It does not count as a first signal either: a later SIGTERM stil
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 
 EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped early, resumable with --resume
 PARENT_DIED_SIGNAL = signal.SIGUSR1
+
+
+class StopRequested(Exception):
+    """A stop was asked for before there was anything to checkpoint (while the corpus was
+    still being read): the run ends at once, with :data:`EXIT_CHECKPOINTED` and nothing
+    to resume."""
 
 
 class GracefulStop:
@@ -25,6 +32,7 @@ class GracefulStop:
     def __init__(self):
         self._event = threading.Event()
         self._asked = False  # a SIGTERM/SIGINT has arrived: the next one exits
+        self._interrupt = False  # inside interrupting(): a request raises StopRequested
         self._previous = {}
 
     @property
@@ -34,12 +42,28 @@ class GracefulStop:
     def request(self) -> None:
         self._event.set()
 
+    @contextlib.contextmanager
+    def interrupting(self):
+        """While active, a stop request raises :class:`StopRequested` in the main thread at
+        once: for work with nothing to checkpoint (reading the corpus), so that even a read
+        blocked on a stalled pipe ends promptly."""
+        if self.requested:
+            raise StopRequested
+        self._interrupt = True
+        try:
+            yield
+        finally:
+            self._interrupt = False
+
     def _handle(self, signum, frame):
         if signum != PARENT_DIED_SIGNAL:
             if self._asked:
                 raise SystemExit(128 + signum)
             self._asked = True
         self._event.set()
+        if self._interrupt:
+            self._interrupt = False
+            raise StopRequested
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():

@@ -17,10 +17,14 @@ from gputrain.errors import GputrainError
 
 
 def same_file(a, b) -> bool:
+    """The same file (hard and symbolic links too); for files not written yet, the same
+    resolved path. Standard input (``-``) is no file."""
+    if "-" in (str(a), str(b)):
+        return False
     try:
         return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet), or is "-"
-        return False
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def check_output(path, option: str, inputs: dict[str, object], append: bool = False) -> None:

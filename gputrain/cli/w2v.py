@@ -30,24 +30,52 @@ D = Word2VecConfig()
 
 
 class _Reporter:
-    """Send trainer events to the progress bar and the events file."""
+    """Send trainer events to the progress bars and the events file: one bar while the
+    corpus is read and encoded, one while it trains."""
 
     def __init__(self, events, show_bar: bool):
         self.events = events
         self.show_bar = show_bar
         self.bar = None
+        self.reading = None
 
     def __call__(self, event: str, **fields) -> None:
         self.events.emit(event, **fields)
-        if not self.show_bar or event not in ("start", "progress"):
+        if not self.show_bar:
             return
+        if event == "reading":
+            self._show_reading(fields)
+        elif event in ("start", "progress"):
+            self._show_training(event, fields)
+
+    def _show_reading(self, fields: dict) -> None:
+        from tqdm import tqdm
+
+        if self.reading is None:
+            tqdm.monitor_interval = 0  # no monitor thread: the trainer forks workers
+            self.reading = tqdm(total=fields["read_total_bytes"], unit="B", unit_scale=True,
+                                file=sys.stderr, dynamic_ncols=True, desc="reading corpus")
+        self.reading.n = fields["read_bytes"]
+        passes = fields.get("read_passes", 1)
+        pass_ = f"pass {fields.get('read_pass', 1)}/{passes}, " if passes > 1 else ""
+        self.reading.set_postfix_str(f"{pass_}{fields['read_tokens']:,} tokens", refresh=False)
+        self.reading.refresh()
+
+    def _show_training(self, event: str, fields: dict) -> None:
+        percent = round(100.0 * fields.get("progress", 0.0), 2)
         if self.bar is None:
             from tqdm import tqdm
 
-            tqdm.monitor_interval = 0  # no monitor thread: the trainer forks workers
-            self.bar = tqdm(total=100.0, unit="%", file=sys.stderr, dynamic_ncols=True,
+            if self.reading is not None:
+                self.reading.close()
+                self.reading = None
+            tqdm.monitor_interval = 0
+            # initial: after --resume the ETA comes from this session's rate, not from the
+            # whole run's words over this session's seconds
+            self.bar = tqdm(total=100.0, initial=percent, unit="%", file=sys.stderr,
+                            dynamic_ncols=True,
                             bar_format="{l_bar}{bar}| {n:.1f}% [{elapsed}<{remaining}{postfix}]")
-        self.bar.n = round(100.0 * fields.get("progress", 0.0), 2)
+        self.bar.n = percent
         if event == "progress":
             loss = fields.get("loss")
             self.bar.set_postfix_str(
@@ -56,8 +84,10 @@ class _Reporter:
         self.bar.refresh()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        for bar in (self.reading, self.bar):
+            if bar is not None:
+                bar.close()
+        self.reading = self.bar = None
 
 
 # Word2VecConfig fields whose CLI option has another name (the others share theirs)
@@ -178,7 +208,6 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
 
         base = TrainableModel.load(from_model)
         cfg = _settings_from_model(cfg, base.config)
-    check_output(save_model, "--save-model", {"the corpus": corpus})
     cores = available_cores()
     if cfg.threads > cores:  # more processes than cores only take turns
         click.echo(f"warning: --threads {cfg.threads} is more than the {cores} CPU cores this "
@@ -187,6 +216,7 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     out = Path(output)
     format_from_suffix(out)  # an output we cannot write fails now, not after training
     check_output(output, "--output", {"the corpus": corpus})
+    check_output(save_model, "--save-model", {"the corpus": corpus, "the output": out})
     check_output(events, "--events", {"the corpus": corpus, "the output": out}, append=True)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".ckpt")
     if resume and restart:
@@ -239,7 +269,7 @@ def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_ev
                     no_plot, quiet, base=None, save_model=None):
     """Train, then write the vectors and the loss curve; exits 75 when stopped by a signal."""
     from gputrain.distributed import world
-    from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop
+    from gputrain.stopping import EXIT_CHECKPOINTED, GracefulStop, StopRequested
     from gputrain.vectors.keyedvectors import KeyedVectors
     from gputrain.w2v.losscurve import loss_curve_path, write_loss_curve
     from gputrain.w2v.trainer import train
@@ -251,6 +281,12 @@ def _train_and_save(corpus, cfg, ckpt_dir, out: Path, log, device, checkpoint_ev
                            checkpoint_every=checkpoint_every, resume=resume,
                            report=reporter, stop=stop, init_model=base,
                            keep_tables=save_model is not None)
+        except StopRequested:  # while the corpus was read: nothing to checkpoint yet
+            reporter.close()
+            if not quiet:
+                click.echo("stopped while reading the corpus; nothing was trained (run "
+                           "again to start over)", err=True)
+            sys.exit(EXIT_CHECKPOINTED)
         finally:
             reporter.close()
     if result.stopped:

@@ -11,6 +11,8 @@ it is always either the previous complete checkpoint or the new one.
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +79,8 @@ def load_checkpoint(ckpt_dir) -> Checkpoint | None:
             return Checkpoint(z["w_in"], z["w_out"], z["done"].copy(), words, loss, pairs,
                               z["history"], json.loads(bytes(z["meta"]).decode()),
                               z["w_hs"] if "w_hs" in z.files else None)
-    except (OSError, ValueError, KeyError) as e:
-        raise GputrainError(
-            f"checkpoint {path} is unreadable ({e}); delete it to start over") from None
+    # truncated (not a zip), a flipped byte (bad CRC or deflate stream), a missing array
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
+            zlib.error) as e:
+        raise GputrainError(f"checkpoint {path} is damaged ({e}); run again with --restart "
+                            "to start over") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import repeat
@@ -60,11 +61,11 @@ def _map_file(path: Path, dtype) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r")
 
 
-def _write_ids(path, vocab: Vocab, lowercase: bool, ids_file, ends_file) -> int:
+def _write_ids(path, vocab: Vocab, lowercase: bool, ids_file, ends_file, on_read=None) -> int:
     get = vocab.index.get
     n_ids = 0
     last_end = 0
-    for chunk in iter_chunks(path, lowercase):
+    for chunk in iter_chunks(path, lowercase, on_read=on_read):
         ids = np.fromiter(map(get, chunk.tokens, repeat(-1)), np.int32, len(chunk.tokens))
         keep = ids >= 0
         kept_before = np.concatenate([[0], np.cumsum(keep)])
@@ -81,7 +82,8 @@ def _write_ids(path, vocab: Vocab, lowercase: bool, ids_file, ends_file) -> int:
 
 
 def count_and_encode(path, cache_dir, lowercase: bool, min_count: int, settings: dict,
-                     source: str = "corpus", step: int = 1 << 20) -> EncodedCorpus:
+                     source: str = "corpus", step: int = 1 << 20,
+                     on_read=None) -> EncodedCorpus:
     """Vocabulary and id cache in ONE pass over the text (used without --max-vocab-size).
 
     Tokens get provisional ids in order of first appearance (written to a scratch file)
@@ -98,7 +100,7 @@ def count_and_encode(path, cache_dir, lowercase: bool, min_count: int, settings:
     scratch_ids, scratch_ends = cache_dir / "scratch.i32", cache_dir / "scratch_ends.i64"
     try:
         with open(scratch_ids, "wb") as fi, open(scratch_ends, "wb") as fe:
-            for chunk in iter_chunks(path, lowercase):
+            for chunk in iter_chunks(path, lowercase, on_read=on_read):
                 ids = np.fromiter(map(lookup, chunk.tokens), np.int32, len(chunk.tokens))
                 if len(index) > len(counts):
                     counts = np.concatenate([counts, np.zeros(max(len(index), len(counts)),
@@ -146,14 +148,15 @@ def _remap_ids(scratch_ids, raw_ends, remap, raw: int, step: int, ids_file, ends
     return n_ids
 
 
-def encode_corpus(path, vocab: Vocab, cache_dir, lowercase: bool, settings: dict) -> EncodedCorpus:
+def encode_corpus(path, vocab: Vocab, cache_dir, lowercase: bool, settings: dict,
+                  on_read=None) -> EncodedCorpus:
     """Stream ``path`` once, writing ids and sentence ends into ``cache_dir``."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(cache_dir / IDS_FILE) as ids_tmp, \
             atomic_path(cache_dir / ENDS_FILE) as ends_tmp, \
             open(ids_tmp, "wb") as ids_file, open(ends_tmp, "wb") as ends_file:
-        n_ids = _write_ids(path, vocab, lowercase, ids_file, ends_file)
+        n_ids = _write_ids(path, vocab, lowercase, ids_file, ends_file, on_read)
     return _finish(cache_dir, vocab, n_ids, settings)
 
 
@@ -170,16 +173,29 @@ def open_cache(cache_dir, settings: dict | None = None) -> EncodedCorpus | None:
     cache_dir = Path(cache_dir)
     try:
         manifest = json.loads((cache_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    except FileNotFoundError:
         return None
-    if settings is not None and any(manifest.get(k) != v for k, v in settings.items()):
+    except ValueError:  # not JSON, not UTF-8
+        return _damaged(cache_dir, MANIFEST_FILE)
+    if not isinstance(manifest, dict) or (
+            settings is not None and any(manifest.get(k) != v for k, v in settings.items())):
         return None
-    vocab = Vocab.load(cache_dir / VOCAB_FILE)
-    ids = _map_file(cache_dir / IDS_FILE, np.int32)
-    ends = _map_file(cache_dir / ENDS_FILE, np.int64)
-    if len(ids) != manifest["n_ids"]:
-        return None
-    return EncodedCorpus(ids, ends, vocab, int(manifest["raw_tokens"]), cache_dir / IDS_FILE)
+    try:
+        vocab = Vocab.load(cache_dir / VOCAB_FILE)
+        ids = _map_file(cache_dir / IDS_FILE, np.int32)
+        ends = _map_file(cache_dir / ENDS_FILE, np.int64)
+        if len(ids) != manifest["n_ids"] or len(vocab.words) != len(vocab.counts):
+            return _damaged(cache_dir, IDS_FILE)
+        return EncodedCorpus(ids, ends, vocab, int(manifest["raw_tokens"]), cache_dir / IDS_FILE)
+    except (OSError, ValueError, KeyError, TypeError) as e:  # missing or damaged files
+        return _damaged(cache_dir, getattr(e, "filename", None) or VOCAB_FILE)
+
+
+def _damaged(cache_dir: Path, name) -> None:
+    """A damaged cache is not an error: it is rebuilt from the corpus (one warning)."""
+    warnings.warn(f"the corpus cache in {cache_dir} is damaged ({Path(name).name}); "
+                  "reading the corpus again", stacklevel=3)
+    return None
 
 
 def remove_cache(cache_dir) -> None:

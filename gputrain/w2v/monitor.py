@@ -18,6 +18,39 @@ from gputrain.w2v.shared import SharedState
 REPORT_SECONDS = 0.5
 
 
+class ReadMonitor:
+    """Progress of the pass that reads and encodes the corpus (before training starts):
+    ``reading`` events every half second (bytes read, of how many when the corpus is a
+    file; tokens so far), and a stop request honoured within one 1 MiB chunk."""
+
+    def __init__(self, report, stop, total_bytes: int | None, passes: int = 1):
+        self.report, self.stop, self.total = report, stop, total_bytes
+        self.passes, self.current = passes, 0
+        self.tokens = 0
+        self.last = time.monotonic()
+
+    def next_pass(self) -> ReadMonitor:
+        """Start counting a pass (the first report comes after half a second: a small corpus
+        reports nothing and its first event stays ``start``)."""
+        self.current, self.tokens, self.last = self.current + 1, 0, time.monotonic()
+        return self
+
+    def __call__(self, position: int, tokens: int) -> None:
+        from gputrain.stopping import StopRequested
+
+        self.tokens += tokens
+        if self.stop is not None and self.stop.requested:
+            raise StopRequested
+        now = time.monotonic()
+        if now - self.last < REPORT_SECONDS:
+            return
+        self.last = now
+        fraction = min(1.0, position / self.total) if self.total else None
+        self.report("reading", read_bytes=int(position), read_total_bytes=self.total,
+                    read_fraction=fraction, read_tokens=self.tokens,
+                    read_pass=self.current or 1, read_passes=self.passes)
+
+
 class Monitor:
     def __init__(self, state: SharedState, plan, ckpt_dir, meta: dict, report, stop,
                  checkpoint_every: int, resumed: ckpt.Checkpoint | None):
@@ -92,8 +125,11 @@ class Monitor:
         complete = self._epochs_complete()
         while self.epochs_seen < complete:
             self.epochs_seen += 1
-            self.report("epoch", epoch=self.epochs_seen, progress=self.progress(),
-                        words=int(self.state.words_done()))
+            # the words at the epoch's end, not now: with worker processes the epoch is
+            # noticed a poll later, when the workers are already into the next one
+            words = self.epochs_seen * self.plan.n_ids
+            self.report("epoch", epoch=self.epochs_seen, words=int(words),
+                        progress=min(1.0, words / max(1, self.plan.total_words)))
             self.epoch_checkpoint_pending = self.checkpoint_every > 0
 
     def checkpoint_due(self) -> bool:

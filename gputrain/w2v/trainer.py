@@ -15,6 +15,7 @@ boundaries (:mod:`gputrain.w2v.ranks`); rank 0 alone reports and checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -31,7 +32,13 @@ from gputrain.errors import GputrainError
 from gputrain.w2v import checkpoint as ckpt
 from gputrain.w2v.batches import keep_probabilities
 from gputrain.w2v.config import Word2VecConfig
-from gputrain.w2v.corpus import check_corpus_file, corpus_fingerprint, iter_chunks
+from gputrain.w2v.corpus import (
+    check_corpus_file,
+    corpus_fingerprint,
+    corpus_size,
+    is_stream,
+    iter_chunks,
+)
 from gputrain.w2v.encoded import (
     EncodedCorpus,
     count_and_encode,
@@ -41,7 +48,7 @@ from gputrain.w2v.encoded import (
 )
 from gputrain.w2v.engine import choose_engine
 from gputrain.w2v.model import TrainableModel, continued_tables, updated_vocab
-from gputrain.w2v.monitor import Monitor
+from gputrain.w2v.monitor import Monitor, ReadMonitor
 from gputrain.w2v.ranks import RankSync
 from gputrain.w2v.shared import SharedState
 from gputrain.w2v.vocab import build_vocab, count_words
@@ -63,9 +70,11 @@ class TrainResult:
 
 
 def prepare_corpus(corpus_path, cfg: Word2VecConfig, cache_dir, reuse: bool,
-                   base: TrainableModel | None = None) -> tuple[EncodedCorpus, bool]:
+                   base: TrainableModel | None = None, report=None,
+                   stop=None) -> tuple[EncodedCorpus, bool]:
     """The encoded corpus in ``cache_dir``: reused when ``reuse`` and it matches, else built.
-    With ``base``, the vocabulary is the model's grown by this corpus (:mod:`.model`)."""
+    With ``base``, the vocabulary is the model's grown by this corpus (:mod:`.model`).
+    ``reading`` events go through ``report``; a ``stop`` request raises StopRequested."""
     settings = {"corpus": corpus_fingerprint(corpus_path), "lowercase": cfg.lowercase,
                 "min_count": cfg.min_count, "max_vocab_size": cfg.max_vocab_size,
                 "base_model": None if base is None else base.fingerprint()}
@@ -73,17 +82,28 @@ def prepare_corpus(corpus_path, cfg: Word2VecConfig, cache_dir, reuse: bool,
         cached = open_cache(cache_dir, settings)
         if cached is not None:
             return cached, True
+    passes = 1 if cfg.max_vocab_size is None and base is None else 2
+    if passes == 2 and is_stream(corpus_path):
+        option = "--max-vocab-size" if base is None else "continuing a model"
+        raise GputrainError(f"{option} reads the corpus twice, and {corpus_path} is a stream "
+                            "that can be read once: save it to a file first")
+    reading = ReadMonitor(report or (lambda event, **fields: None), stop,
+                          corpus_size(corpus_path), passes)
     if base is not None:
-        chunks = (c.tokens for c in iter_chunks(corpus_path, cfg.lowercase))
+        chunks = (c.tokens for c in iter_chunks(corpus_path, cfg.lowercase,
+                                                on_read=reading.next_pass()))
         counted, raw, pruned = count_words(chunks, cfg.max_vocab_size)
         vocab = updated_vocab(base, counted, cfg.min_count, raw, pruned)
-        return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings), False
-    if cfg.max_vocab_size is None:  # one pass over the text
+        return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings,
+                             on_read=reading.next_pass()), False
+    if passes == 1:  # one pass over the text
         return count_and_encode(corpus_path, cache_dir, cfg.lowercase, cfg.min_count, settings,
-                                source=str(corpus_path)), False
-    chunks = (c.tokens for c in iter_chunks(corpus_path, cfg.lowercase))
+                                source=str(corpus_path), on_read=reading.next_pass()), False
+    chunks = (c.tokens for c in iter_chunks(corpus_path, cfg.lowercase,
+                                            on_read=reading.next_pass()))
     vocab = build_vocab(chunks, cfg.min_count, cfg.max_vocab_size, source=str(corpus_path))
-    return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings), False
+    return encode_corpus(corpus_path, vocab, cache_dir, cfg.lowercase, settings,
+                         on_read=reading.next_pass()), False
 
 
 MAX_REPEATS = 8.0  # expected occurrences of the most frequent word per minibatch
@@ -167,8 +187,11 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
 
 def _train(corpus_path, cfg, ckpt_dir, cache_dir, device, checkpoint_every, resume, report,
            stop, init_model, keep_tables, resumed, base_fp, started, comm) -> TrainResult:
-    corpus, _ = prepare_corpus(corpus_path, cfg, cache_dir, reuse=resume and comm.is_root,
-                               base=init_model)
+    interrupting = getattr(stop, "interrupting", contextlib.nullcontext)
+    with interrupting():  # nothing to checkpoint yet: a stop request ends the read at once
+        corpus, _ = prepare_corpus(corpus_path, cfg, cache_dir,
+                                   reuse=resume and comm.is_root, base=init_model,
+                                   report=report, stop=stop)
     if resumed is not None and len(corpus.vocab) != resumed.meta.get("vocab_size"):
         raise GputrainError(f"checkpoint in {ckpt_dir} does not match the corpus vocabulary; "
                             "delete the directory to start over")
