@@ -20,7 +20,7 @@ from gputrain.cli import _memory_message
     (["nosuch"], "error: No such command 'nosuch' (see 'gputrain --help')"),
     (["mlp", "train", "--bogus"], "error: No such option '--bogus' (see 'gputrain mlp train "
                                   "--help')"),
-    (["neighbors", "v.bin"], "error: Missing argument 'WORD'"),
+    (["analogy", "v.bin", "a"], "error: Missing argument 'B' (see 'gputrain analogy --help')"),
 ])
 def test_click_usage_errors_are_one_line_exit_2(cli, args, message):
     assert cli.fails(*args).startswith(message)

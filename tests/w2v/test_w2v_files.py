@@ -12,7 +12,7 @@ import pytest
 
 from gputrain.vectors.keyedvectors import KeyedVectors
 
-FAST = ["--dim", "8", "--epochs", "1", "--min-count", "1", "--quiet"]
+FAST = ["--dim", "8", "--epochs", "1", "--min-count", "1", "--threads", "1", "--quiet"]
 
 
 def corpus(path, lines=200, seed=0):

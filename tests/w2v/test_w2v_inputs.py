@@ -21,7 +21,7 @@ from gputrain.w2v.config import Word2VecConfig
 from gputrain.w2v.corpus import iter_chunks
 
 GPUTRAIN = [sys.executable, "-m", "gputrain"]
-FAST = ["--dim", "8", "--epochs", "1", "--min-count", "1", "--quiet"]
+FAST = ["--dim", "8", "--epochs", "1", "--min-count", "1", "--threads", "1", "--quiet"]
 
 
 def text(lines=200, seed=0) -> str:
