@@ -87,6 +87,10 @@ class _MLPBase(BaseEstimator):
         try:
             table = self._table(X, reset=False)
             if not isinstance(table, Table):
+                if encoder.categories:
+                    raise ValueError("this model was fitted on a table with string columns "
+                                     f"({', '.join(encoder.categories)}): predict needs a "
+                                     "DataFrame or pyarrow Table with them")
                 table = Table("X", _own_float32(table), encoder.numeric, None, None)
             matrix = encoder.transform(table)
         except GputrainError as e:

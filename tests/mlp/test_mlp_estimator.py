@@ -80,3 +80,27 @@ def test_regressor_and_missing_values_are_imputed():
     assert np.isfinite(reg.predict(np.full((2, 5), np.nan))).all()
     with pytest.raises(ValueError, match="missing"):
         MLPRegressor(impute=False, device="cpu").fit(X, y)
+
+
+def test_a_table_with_string_columns_is_encoded_like_the_cli():
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue"], size=300).astype(object)
+    size = rng.normal(size=300)
+    y = np.where((colour == "red") | (size > 1.0), "yes", "no")
+    size[::9] = np.nan
+    colour[4::13] = None
+    X = pa.table({"colour": colour, "size": size})
+    clf = MLPClassifier(hidden=(16,), lr=1e-2, epochs=60, device="cpu").fit(X, y)
+    assert list(clf.feature_names_in_) == ["colour", "size"] and clf.n_features_in_ == 2
+    assert clf.model_["meta"]["features"] == ["size", "size_missing", "colour=blue",
+                                              "colour=green", "colour=red", "colour_missing"]
+    assert clf.score(X, y) > 0.9
+    new = pa.table({"colour": ["red", "purple", None], "size": [0.0, np.nan, 3.0]})
+    pred = clf.predict(new)  # purple: unseen, an all-zero block; None and NaN: imputed
+    assert len(pred) == 3 and pred[0] == "yes" and pred[2] == "yes"
+    with pytest.raises(ValueError, match="columns"):
+        clf.predict(pa.table({"size": [0.0], "colour": ["red"]}))
+    with pytest.raises(ValueError, match="string columns .colour.: predict needs a DataFrame"):
+        clf.predict(np.zeros((1, 2)))
