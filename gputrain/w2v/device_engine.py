@@ -75,7 +75,6 @@ class DeviceEngine:
 
     def __init__(self, device: Device):
         self.device = device
-        self.launches = 0  # kernel launches (or twin launches) of the last run
 
     def new_state(self, n_words: int, dim: int, n_slots: int) -> SharedState:
         with self.device.activate():  # the tables live on this engine's device
@@ -84,13 +83,11 @@ class DeviceEngine:
     def run(self, state: SharedState, corpus, plan: Plan, monitor) -> bool:
         launcher = Launcher(self.device, corpus, plan, state.w_in.shape[1],
                             monitor.checkpoint_every)
-        self.launches = 0
         for epoch in range(plan.epochs):
             for first, last in _launches(state, plan, epoch, launcher.per_launch):
                 if not monitor.boundary():
                     return False
                 loss, pairs = launcher.train(state, epoch, first, last)
-                self.launches += 1
                 if not math.isfinite(loss):
                     raise Diverged(plan.alpha_at(state.words_done()), state.words_done())
                 lo, hi = plan.bounds(first)[0], plan.bounds(last - 1)[1]
