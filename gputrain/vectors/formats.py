@@ -49,12 +49,28 @@ def format_from_suffix(path: str | os.PathLike, fmt: str | None = None) -> str:
     return _SUFFIXES.get(suffix, "bin")
 
 
+# files people give instead of vectors: (magic bytes, what it is, what to do)
+_NOT_VECTORS = (
+    (b"\x80\x02", "a Python pickle (a gensim model saved with .save()?)"),
+    (b"\x80\x03", "a Python pickle (a gensim model saved with .save()?)"),
+    (b"\x80\x04", "a Python pickle (a gensim model saved with .save()?)"),
+    (b"\x80\x05", "a Python pickle (a gensim model saved with .save()?)"),
+    (b"\x93NUMPY", "a NumPy array (.npy, as gensim stores a big model's tables)"),
+    (b"PK\x03\x04", "a zip archive (.npz?)"),
+)
+_SAVE_HINT = ("not a vector file; in gensim write one with "
+              "model.wv.save_word2vec_format('vectors.bin', binary=True)")
+
+
 def sniff_format(path: str | os.PathLike) -> str:
     """The format of an existing file, from its content (the suffix can lie)."""
     with open_maybe_gzip(path) as f:
-        head = f.read(4)
-        if head == b"PAR1":
+        head = f.read(8)
+        if head[:4] == b"PAR1":
             return "parquet"
+        for magic, what in _NOT_VECTORS:
+            if head.startswith(magic):
+                raise GputrainError(f"{path}: this is {what}, {_SAVE_HINT}")
         f.seek(0)
         header = f.readline(MAX_WORD_BYTES)
         try:
@@ -64,13 +80,10 @@ def sniff_format(path: str | os.PathLike) -> str:
                 return "txt"  # GloVe: text without a header
             raise
         first = f.readline(MAX_WORD_BYTES + 40 * dim)
-    parts = first.split()
-    if len(parts) == dim + 1:
-        try:
-            [float(p) for p in parts[1:]]
-            return "txt"
-        except ValueError:
-            pass
+    # a text line (even one whose numbers disagree with the header's dimension: the text
+    # reader names that line) rather than a word and raw float32 bytes
+    if headerless_dim(first) is not None:
+        return "txt"
     return "bin"
 
 
@@ -95,7 +108,21 @@ def read_vectors(path: str | os.PathLike, fmt: str | None = None, limit: int | N
     if limit is not None:
         words, vectors = words[:limit], vectors[:limit]
         counts = None if counts is None else counts[:limit]
+    _check_finite(words, vectors, path, fmt)
     return _drop_duplicates(words, vectors, counts, path)
+
+
+def _check_finite(words, vectors, path, fmt: str) -> None:
+    """Refuse NaN or infinite values (every query would answer ``nan``), naming the word.
+    The text reader has already named the line; here binary and Parquet files."""
+    finite = np.isfinite(vectors).all(axis=1)
+    if finite.all():
+        return
+    r = int(np.flatnonzero(~finite)[0])
+    bad = vectors[r][~np.isfinite(vectors[r])][0]
+    where = f"row {r}" if fmt == "parquet" else f"word {r + 1} of {len(words)}"
+    raise GputrainError(f"{path}: {where}: word {words[r]!r} has {bad} in its vector; "
+                        "vectors must be finite numbers")
 
 
 def _drop_duplicates(words, vectors, counts, path):

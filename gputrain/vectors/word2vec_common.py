@@ -37,8 +37,12 @@ def parse_header(line: bytes, path) -> tuple[int, int]:
             raise ValueError
     except (ValueError, IndexError):
         shown = line[:60].decode("utf-8", "replace").strip()
+        if "\ufffd" in shown or any(c < " " and c not in "\t\r\n" for c in shown):
+            shown = "binary data"  # not text: say so rather than print the bytes
+        else:
+            shown = repr(shown)
         raise GputrainError(
-            f"{path}: line 1: expected a word2vec header '<count> <dim>', got {shown!r}"
+            f"{path}: line 1: expected a word2vec header '<count> <dim>', got {shown}"
         ) from None
     return count, dim
 

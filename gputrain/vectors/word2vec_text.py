@@ -27,6 +27,11 @@ def read_word2vec_text(path, limit: int | None = None) -> tuple[list[str], np.nd
             dim = headerless_dim(first)
             if dim is None:
                 raise
+            if dim == 1:
+                raise GputrainError(
+                    f"{path}: every line is a word and one number: this looks like a "
+                    "vocabulary file (word counts, as gensim's save_word2vec_format(fvocab=...) "
+                    "writes), not vectors") from None
             count, pending, line_no = None, [first], 0
         n = count if limit is None else min(limit, count if count is not None else limit)
         lines_in = itertools.chain(pending, f)
@@ -50,7 +55,8 @@ def read_word2vec_text(path, limit: int | None = None) -> tuple[list[str], np.nd
                     f"found {len(raw_words)} (line {line_no + 1})"
                 )
             chunks.append(np.empty((len(lines), dim), dtype=np.float32))
-            _parse_text_chunk(lines, numbers, dim, chunks[-1], raw_words, path)
+            _parse_text_chunk(lines, numbers, dim, chunks[-1], raw_words, path,
+                              "as the header says" if count is not None else "as line 1 has")
         if limit is None and count is not None:
             for line in lines_in:
                 line_no += 1
@@ -77,7 +83,8 @@ def headerless_dim(line: bytes) -> int | None:
     return len(parts) - 1
 
 
-def _parse_text_chunk(lines, numbers, dim, out, raw_words, path):
+def _parse_text_chunk(lines, numbers, dim, out, raw_words, path, source: str):
+    """Parse ``lines`` into ``out``; ``source`` says where ``dim`` came from (for errors)."""
     words, rests = [], []
     for line in lines:
         word, _, rest = line.strip().partition(b" ")
@@ -98,11 +105,18 @@ def _parse_text_chunk(lines, numbers, dim, out, raw_words, path):
             if values is None or len(values) != dim:
                 got = "a value that is not a number" if values is None else f"{len(values)}"
                 raise GputrainError(
-                    f"{path}: line {numbers[k]}: expected a word and {dim} numbers, "
-                    f"got {got}"
+                    f"{path}: line {numbers[k]}: expected a word and {dim} numbers "
+                    f"({source}), got {got}"
                 )
         raise GputrainError(f"{path}: lines {numbers[0]}-{numbers[-1]}: malformed numbers")
     out[:] = flat.reshape(len(lines), dim)
+    finite = np.isfinite(out).all(axis=1)
+    if not finite.all():  # NaN or inf: every query would answer nan
+        k = int(np.flatnonzero(~finite)[0])
+        bad = out[k][~np.isfinite(out[k])][0]
+        word = words[k].decode("utf-8", "replace")
+        raise GputrainError(f"{path}: line {numbers[k]}: word {word!r} has {bad} in its "
+                            "vector; vectors must be finite numbers")
     raw_words.extend(words)
 
 

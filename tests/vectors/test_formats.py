@@ -122,7 +122,8 @@ def test_headerless_glove_text(tmp_path):
     np.testing.assert_allclose(kv.vectors, [[0.1, 0.2, 0.3], [-1, -2, -3], [4, 5, 6]])
     assert KeyedVectors.load(path, limit=2).words == ["the", ","]
     path.write_text("the 0.1 0.2 0.3\nof 4 5\n")
-    with pytest.raises(GputrainError, match="line 2: expected a word and 3 numbers, got 2"):
+    with pytest.raises(GputrainError, match=r"line 2: expected a word and 3 numbers \(as line 1 "
+                                            r"has\), got 2"):
         KeyedVectors.load(path)
 
 
@@ -170,8 +171,10 @@ def test_more_data_than_the_header_says_is_an_error(tmp_path, kv):
     (b"", "vector file is empty"),
     (b"hello world\n", "line 1: expected a word2vec header"),
     (b"3\n", "line 1: expected a word2vec header"),
-    (b"2 3\na 1 2 3\nb 1 2\n", "line 3: expected a word and 3 numbers, got 2"),
-    (b"2 3\na 1 2 3\nb 1 x 3\n", "line 3: expected a word and 3 numbers, got a value that"),
+    (b"2 3\na 1 2 3\nb 1 2\n", r"line 3: expected a word and 3 numbers \(as the header says\), "
+                               "got 2"),
+    (b"2 3\na 1 2 3\nb 1 x 3\n", r"line 3: expected a word and 3 numbers \(as the header "
+                                 r"says\), got a value that"),
     (b"3 2\na 1 2\nb 3 4\n", "truncated text vector file: the header announces 3 words, found 2"),
     (b"1 2\na 1 2\nb 3 4\n", "line 3: more lines than the 1 words"),
 ])
