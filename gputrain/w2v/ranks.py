@@ -33,12 +33,21 @@ from gputrain.backend import get_array_module
 from gputrain.distributed import Solo
 from gputrain.errors import GputrainError
 
+MERGES_PER_EPOCH = 16  # at least, so a small corpus is not trained on stale tables
+
+
+def merge_words(sync_words: int, n_ids: int, ranks: int) -> int:
+    """Words a rank trains between merges: ``--sync-words``, less on a small corpus (at
+    least :data:`MERGES_PER_EPOCH` merges an epoch), never under 1,000."""
+    return max(1000, min(sync_words, n_ids // (ranks * MERGES_PER_EPOCH)))
+
 
 class RankSync:
     def __init__(self, comm: Solo, state, plan, monitor, sync_words: int, hot_rows: int):
         self.comm, self.state, self.plan, self.monitor = comm, state, plan, monitor
         self.base = (state.base_words, monitor.base_loss, monitor.base_pairs)  # resumed
-        self.per_round = max(1, sync_words // plan.slice_words)
+        every = merge_words(sync_words, plan.n_ids, comm.size)
+        self.per_round = max(1, every // plan.slice_words)
         self.hot = min(hot_rows, state.w_in.shape[0])
         n = plan.n_slices
         self.mine = plan.shard(comm.rank, comm.size)

@@ -49,7 +49,7 @@ from gputrain.w2v.encoded import (
 from gputrain.w2v.engine import choose_engine
 from gputrain.w2v.model import TrainableModel, continued_tables, updated_vocab
 from gputrain.w2v.monitor import Monitor, ReadMonitor
-from gputrain.w2v.ranks import RankSync
+from gputrain.w2v.ranks import RankSync, merge_words
 from gputrain.w2v.shared import SharedState
 from gputrain.w2v.vocab import build_vocab, count_words
 from gputrain.w2v.worker import Plan
@@ -123,7 +123,7 @@ def make_plan(cfg: Word2VecConfig, corpus: EncodedCorpus, checkpoint_every: int,
     n_ids = len(corpus)
     slice_words = min(cfg.slice_words, max(1000, -(-n_ids // (4 * cfg.threads * ranks))))
     if ranks > 1:  # the ranks merge their tables at slice boundaries
-        slice_words = max(1000, min(slice_words, cfg.sync_words))
+        slice_words = min(slice_words, merge_words(cfg.sync_words, n_ids, ranks))
     if checkpoint_every > 0:
         slice_words = max(1000, min(slice_words, checkpoint_every))
     batch = safe_batch_centres(corpus.vocab.counts, cfg.sample, cfg.batch_centres)
