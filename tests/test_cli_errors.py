@@ -68,3 +68,19 @@ def test_a_warning_is_one_line(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(vectors_cli, "_load", noisy)
     code, out, err = cli.run("neighbors", tmp_path / "v.bin", "king")
     assert err.splitlines() == ["warning: something odd", "error: stop here"]
+
+
+def test_outputs_of_plot_and_jobs_download_never_replace_a_file_unasked(tmp_path, cli,
+                                                                        monkeypatch):
+    from gputrain.vectors.keyedvectors import KeyedVectors
+
+    monkeypatch.chdir(tmp_path)
+    vectors = tmp_path / "v.svg"  # a vector file may have any name: it is sniffed
+    KeyedVectors(["a", "b", "c"], np.eye(3, dtype=np.float32)).save(vectors, fmt="txt")
+    before = vectors.read_bytes()
+    assert "-o v.svg is the vectors" in cli.fails("plot", "v.svg", "a", "b", "-o", "./v.svg")
+    (tmp_path / "vectors.bin").write_bytes(b"mine")
+    line = cli.fails("jobs", "download", "job1", "vectors.bin", "--server",
+                     "http://127.0.0.1:9")  # refused before any request is made
+    assert "vectors.bin exists here; give -o" in line
+    assert (tmp_path / "vectors.bin").read_bytes() == b"mine" and vectors.read_bytes() == before

@@ -194,5 +194,8 @@ def artifacts(client, job_id, as_json):
 def download(client, job_id, name, output):
     """Download one of a job's files."""
     dest = output or Path(Path(name).name)
+    if output is None and dest.exists():  # the default name must not replace a local file
+        raise GputrainError(f"{dest} exists here; give -o to choose where the download goes "
+                            f"(-o {dest} replaces it)")
     size = client.download(job_id, name, dest)
     click.echo(f"wrote {dest} ({size} bytes)")

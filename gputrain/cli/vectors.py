@@ -206,8 +206,10 @@ def _print_eval_table(report: dict) -> None:
 @json_option
 def plot(vectors, words, output, neighbors_k, device, as_json):
     """Draw WORDS (and their neighbours) projected to 2-D by PCA."""
+    from gputrain.cli.paths import check_output
     from gputrain.vectors.projection import plot_words
 
+    check_output(output, "-o", {"the vectors": vectors})
     kv = _load(vectors, device)
     drawn, coords = plot_words(kv, list(words), output, neighbors=neighbors_k,
                                title=f"{vectors.name}: PCA of {len(words)} word(s)")
