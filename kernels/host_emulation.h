@@ -296,14 +296,9 @@ inline int check_config(dim3 grid, dim3 block, std::size_t shared_bytes) {
 }
 
 #if defined(GPUTRAIN_EMU_THREADS)
-// Runs `body` as a grid of blocks; returns 0, or an error code for a bad configuration.
+// The grid's blocks in turn, each thread of a block a std::thread for the whole grid.
 template <class Body>
-int launch(dim3 grid, dim3 block, std::size_t shared_bytes, Body body) {
-  if (int bad = check_config(grid, block, shared_bytes)) return bad;
-  const unsigned threads = block.x * block.y * block.z;
-  std::lock_guard<std::mutex> guard(launch_mutex);
-  Launch state(threads, shared_bytes);
-  current = &state;
+int run_grid(dim3 grid, dim3 block, unsigned threads, Body& body) {
   std::barrier<> block_done(static_cast<std::ptrdiff_t>(threads));
   std::vector<std::thread> workers;
   workers.reserve(threads);
@@ -322,7 +317,6 @@ int launch(dim3 grid, dim3 block, std::size_t shared_bytes, Body body) {
     });
   }
   for (auto& w : workers) w.join();
-  current = nullptr;
   return 0;
 }
 #else
@@ -331,15 +325,10 @@ void call_body(void* body) {
   (*static_cast<Body*>(body))();
 }
 
-// Runs `body` as a grid of blocks; returns 0, or an error code (1-3: a bad configuration,
-// 4: a barrier some threads of a block never reached).
+// The grid's blocks in turn, each block's threads fibers; 4 when threads of a block wait
+// at a barrier the others never reach.
 template <class Body>
-int launch(dim3 grid, dim3 block, std::size_t shared_bytes, Body body) {
-  if (int bad = check_config(grid, block, shared_bytes)) return bad;
-  const unsigned threads = block.x * block.y * block.z;
-  std::lock_guard<std::mutex> guard(launch_mutex);
-  Launch state(threads, shared_bytes);
-  current = &state;
+int run_grid(dim3 grid, dim3 block, unsigned threads, Body& body) {
   Scheduler& s = scheduler;
   if (s.fibers.size() < threads) s.fibers.resize(threads);
   s.count = threads;
@@ -354,10 +343,23 @@ int launch(dim3 grid, dim3 block, std::size_t shared_bytes, Body body) {
         blockIdx = uint3{bx, by, bz};
         code = s.run_block(block);
       }
-  current = nullptr;
   return code;
 }
 #endif
+
+// Runs `body` as a grid of blocks; returns 0, or an error code (1-3: a bad configuration,
+// 4: a barrier some threads of a block never reached, with fibers).
+template <class Body>
+int launch(dim3 grid, dim3 block, std::size_t shared_bytes, Body body) {
+  if (int bad = check_config(grid, block, shared_bytes)) return bad;
+  const unsigned threads = block.x * block.y * block.z;
+  std::lock_guard<std::mutex> guard(launch_mutex);
+  Launch state(threads, shared_bytes);
+  current = &state;
+  const int code = run_grid(grid, block, threads, body);
+  current = nullptr;
+  return code;
+}
 
 // Calls kernel f with its arguments read from args[i] (cuLaunchKernel's convention).
 template <class... P, std::size_t... I>
