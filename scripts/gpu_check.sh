@@ -5,10 +5,11 @@
 #   scripts/gpu_check.sh [RESULTS_FILE]        (default: gpu-check-results.txt)
 #
 # installs gputrain with its gpu and test extras into .venv-gpu (one CuPy wheel:
-# cupy-cuda12x, which CUDA 12 and 13 drivers both run), checks that CuPy sees the GPU and
+# cupy-cuda12x, which CUDA 12 and 13 drivers both run; its ctk extra when the machine has
+# no CUDA 12 toolkit), checks that CuPy sees the GPU and
 # compiles a kernel (a CuPy that cannot use the GPU stops the check here, loudly), runs
 # `pytest -m gpu` on CuPy, then scripts/bench_gpu.py, and writes everything into one
-# results file. Each step has a time limit (150 + 40 + 190 + 90 s: under 8 minutes in all).
+# results file. Each step has a time limit (180 + 40 + 170 + 80 s: under 8 minutes in all).
 # Exit status: 0 when every step passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +38,17 @@ step() {
     || echo "nvidia-smi failed: is the NVIDIA driver installed?"
 } >"$RESULTS"
 
-step "install (.[gpu,test] into $VENV)" 150 bash -c "
+step "install (.[gpu,test] into $VENV)" 180 bash -c "
   [ -x $VENV/bin/python ] || $PYTHON -m venv $VENV
   $VENV/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   $VENV/bin/python -m pip install -q --disable-pip-version-check -e '.[gpu,test]'
+  # CuPy loads the CUDA libraries (NVRTC, cuBLAS, cuRAND...) from a system toolkit; without
+  # one, the same CuPy wheel's ctk extra brings them from PyPI
+  if ! ldconfig -p 2>/dev/null | grep -q 'libnvrtc.so.12' && \
+     ! ls /usr/local/cuda*/lib64/libnvrtc.so.12 >/dev/null 2>&1; then
+    echo 'no system CUDA 12 toolkit: installing cupy-cuda12x[ctk]'
+    $VENV/bin/python -m pip install -q --disable-pip-version-check 'cupy-cuda12x[ctk]'
+  fi
   $VENV/bin/python -m pip list 2>/dev/null | grep -i -E '^(cupy|nvidia-|numpy )'
 " || { echo "gpu check: install failed, see $RESULTS" >&2; exit 1; }
 
@@ -58,10 +66,10 @@ print('kernel ok, loss sum', float(loss.sum()))
 
 # gpu-marked tests on CuPy (tests/conftest.py: GPUTRAIN_CUPY=cupy fails loudly, never skips
 # for want of a device); the stand-in-only checks (counters, device mix-ups) skip here.
-step "pytest -m gpu (CuPy)" 190 env GPUTRAIN_CUPY=cupy "$VENV/bin/python" -m pytest -m gpu \
+step "pytest -m gpu (CuPy)" 170 env GPUTRAIN_CUPY=cupy "$VENV/bin/python" -m pytest -m gpu \
   -p no:cacheprovider --timeout 120
 
-step "scripts/bench_gpu.py" 90 "$VENV/bin/python" scripts/bench_gpu.py --json
+step "scripts/bench_gpu.py" 80 "$VENV/bin/python" scripts/bench_gpu.py --json
 
 section "done"
 echo "total seconds: $(( $(date +%s) - started )), status: $status" >>"$RESULTS"
