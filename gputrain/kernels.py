@@ -16,6 +16,7 @@ sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step (``signs``: hi
 w2v_device_train           gputrain.w2v.device_twin.train_launch (the device engine)
 w2v_device_draws           gputrain.w2v.sampling (keep_mask, reaches, negatives)
 adam_multi                 gputrain.optim.adam.adam_multi (Adam/AdamW, many tensors)
+bias_relu_forward/backward gputrain.autograd.ops.fused.bias_relu_forward/backward
 =========================  ==============================================================
 
 Nondeterminism: ``sgd_rows``, ``adagrad_rows`` (duplicate rows summed with atomicAdd),
@@ -37,7 +38,8 @@ import numpy
 from gputrain import backend
 from gputrain.errors import GputrainError
 
-SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu", "w2v_device.cu", "adam.cu")
+SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu", "w2v_device.cu", "adam.cu",
+           "bias_act.cu")
 NVRTC_OPTIONS = ("--std=c++17",)
 BLOCK = 256  # threads per block of the elementwise kernels
 MAX_GRID = 65535  # their grid-stride loops cover any size with at most this many blocks
@@ -422,3 +424,35 @@ def adam_multi(params, grads, ms, vs, lr: float, beta1: float, beta2: float, eps
         total = sum(int(n) for n in sizes)
         if total:
             fn((_grid(total),), (BLOCK,), (*[a for lst in slots for a in lst], *sizes, *scalars))
+
+
+# -- bias + ReLU (kernels/bias_act.cu) ------------------------------------------------------
+def _bias_args(op: str, x, b):
+    _check(op, "x", x, numpy.float32, ndim=2)
+    _same_shape(op, "b", _check(op, "b", b, numpy.float32, ndim=1), x.shape[1:])
+    return numpy.int32(x.shape[0]), numpy.int32(x.shape[1])
+
+
+def bias_relu_forward(x, b):
+    """``relu(x + b)`` for ``x`` (rows, cols) and ``b`` (cols,), in one launch."""
+    rows, cols = _bias_args("bias_relu_forward", x, b)
+    y = _xp(x).empty_like(x)
+    if x.size:
+        _function("bias_act.cu", "bias_relu_forward", x)(
+            (_grid(x.size),), (BLOCK,), (x, b, y, rows, cols))
+    return y
+
+
+def bias_relu_backward(y, gy):
+    """``(gx, gb)``: ``gy`` where ``y > 0`` else 0, and its column sums, in one launch."""
+    op = "bias_relu_backward"
+    _check(op, "y", y, numpy.float32, ndim=2)
+    _same_shape(op, "gy", _check(op, "gy", gy, numpy.float32), y.shape)
+    xp = _xp(y)
+    gx = xp.empty_like(y)
+    gb = xp.empty(y.shape[1], dtype=numpy.float32)
+    if y.shape[1]:
+        _function("bias_act.cu", op, y)(
+            (math.ceil(y.shape[1] / 32),), (32, 8),
+            (y, gy, gx, gb, numpy.int32(y.shape[0]), numpy.int32(y.shape[1])))
+    return gx, gb

@@ -162,8 +162,16 @@ class Sequential(Module):
         return list(self.children())[index]
 
     def forward(self, x):
-        for layer in self.children():
-            x = layer(x)
+        layers = list(self.children())
+        i = 0
+        while i < len(layers):
+            # a layer may run itself and the next one as one fused op (Linear + ReLU)
+            fused = getattr(layers[i], "forward_fused", None)
+            y = fused(x, layers[i + 1]) if fused and i + 1 < len(layers) else None
+            if y is not None:
+                x, i = y, i + 2
+            else:
+                x, i = layers[i](x), i + 1
         return x
 
     def __repr__(self):

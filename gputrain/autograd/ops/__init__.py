@@ -26,6 +26,7 @@ from gputrain.autograd.ops.activations import (
 from gputrain.autograd.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
 from gputrain.autograd.ops.elementwise import cos, exp, log, sin
 from gputrain.autograd.ops.embedding import embedding
+from gputrain.autograd.ops.fused import bias_relu
 from gputrain.autograd.ops.losses import (
     mse,
     sigmoid_bce_backward,
@@ -41,9 +42,9 @@ from gputrain.autograd.ops.shape import getitem, reshape, transpose
 _operators.attach()
 
 __all__ = [
-    "abs", "add", "cos", "div", "dropout", "elu", "embedding", "exp", "getitem", "hardtanh",
-    "leaky_relu", "log", "log_softmax", "matmul", "maxout", "mean", "mse", "mul", "neg", "pow",
-    "prelu", "relu", "reshape", "softplus",
+    "abs", "add", "bias_relu", "cos", "div", "dropout", "elu", "embedding", "exp", "getitem",
+    "hardtanh", "leaky_relu", "log", "log_softmax", "matmul", "maxout", "mean", "mse", "mul",
+    "neg", "pow", "prelu", "relu", "reshape", "softplus",
     "sigmoid", "sigmoid_bce_backward", "sigmoid_bce_forward", "sigmoid_bce_with_logits",
     "sin", "softmax", "softmax_cross_entropy", "softmax_xent_backward",
     "softmax_xent_forward", "stable_sigmoid", "sub", "sum", "tanh", "transpose",
