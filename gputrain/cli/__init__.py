@@ -105,8 +105,10 @@ def main(argv=None) -> None:
         _main(argv)
     except SystemExit as e:
         from gputrain import distributed
+        from gputrain.stopping import EXIT_CHECKPOINTED
 
-        if distributed.active_size() > 1 and e.code not in (0, None):
+        # a stop with its checkpoint written: every rank exits 75 (no MPI_Abort banner)
+        if distributed.active_size() > 1 and e.code not in (0, None, EXIT_CHECKPOINTED):
             distributed.abort(e.code if isinstance(e.code, int) else 1)
         raise
     except BaseException:  # a bug: its traceback, then no rank left waiting for this one

@@ -260,6 +260,7 @@ class _Loop:
                 s.batch, s.loss_sum, s.correct, s.seen = b + 1, float(loss_sum), int(correct), seen
                 s.rng = rng.bit_generator.state if isinstance(rng, np.random.Generator) else None
                 self._save_checkpoint()
+                self.comm.barrier("the wait for rank 0's checkpoint")  # then all may exit
                 return True
             if (b + 1) % POSTFIX_EVERY == 0:
                 self.comm.settle()
