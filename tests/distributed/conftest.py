@@ -53,9 +53,7 @@ def mpi_env(**extra) -> dict:
 
 def mpirun(n: int, *args, timeout: float = 120, **env) -> subprocess.CompletedProcess:
     """``mpiexec -n N gputrain ARGS``; killed (with its ranks) after ``timeout`` seconds."""
-    proc = subprocess.Popen(mpi_command(n, *args), env=mpi_env(**env), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = start(n, *args, **env)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
