@@ -50,7 +50,7 @@ class Word2VecConfig:
     batch_centres: int = 512  # centre words per minibatch (about 6 context words each)
     slice_words: int = 100_000  # unit of work, randomness and checkpointing
     engine: str = "auto"  # see gputrain.w2v.engine.choose_engine
-    sync_words: int = 50_000  # mpiexec ranks: words each rank trains between merges
+    sync_words: int = 10_000  # mpiexec ranks: words each rank trains between merges
     sync_rows: int = 4096  # mpiexec ranks: rows (most frequent words) merged every time
 
     def validate(self) -> Word2VecConfig:
