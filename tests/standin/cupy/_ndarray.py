@@ -258,7 +258,7 @@ class ndarray:  # noqa: N801 (CuPy's name)
 
     def __repr__(self):
         _state.count_sync(self.nbytes)
-        return repr(self._a).replace("array(", "array(", 1)
+        return repr(self._a)
 
     def __str__(self):
         _state.count_sync(self.nbytes)
