@@ -4,7 +4,8 @@ behind the server's back fails the job instead of training on something else."""
 
 import hashlib
 
-SLOW = {"label": "label", "epochs": 100000, "patience": 0, "hidden": "8", "val_split": 0, "batch_size": 4}
+SLOW = {"label": "label", "epochs": 100000, "patience": 0, "hidden": "8", "val_split": 0,
+        "batch_size": 4}
 
 
 def test_inputs_in_use_cannot_be_replaced_and_the_job_shows_their_hash(

@@ -10,7 +10,8 @@ import sys
 
 from gputrain.events import read_events
 
-SLOW = {"label": "label", "epochs": 100000, "patience": 0, "hidden": "8", "val_split": 0, "batch_size": 4}
+SLOW = {"label": "label", "epochs": 100000, "patience": 0, "hidden": "8", "val_split": 0,
+        "batch_size": 4}
 
 
 def finished_total(metrics_text: str, kind: str, outcome: str) -> float:
