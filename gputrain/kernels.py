@@ -9,7 +9,7 @@ kernel function            NumPy twin
 =========================  ==============================================================
 sigmoid_bce_forward        gputrain.autograd.ops.losses.sigmoid_bce_forward
 sigmoid_bce_backward       gputrain.autograd.ops.losses.sigmoid_bce_backward
-softmax_xent_forward       gputrain.autograd.ops.losses.softmax_xent_forward
+softmax_xent_forward       gputrain.autograd.ops.losses.softmax_xent_forward (and _reduced)
 softmax_xent_backward      gputrain.autograd.ops.losses.softmax_xent_backward
 sgd_rows, adagrad_rows     gputrain.optim.sparse.sgd_rows, adagrad_rows
 sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step (``signs``: hier. softmax)
@@ -139,16 +139,27 @@ def sigmoid_bce_forward(x, t):
     return loss
 
 
-def sigmoid_bce_backward(x, t, gy):
-    """``(sigmoid(x) - t) * gy``, all of ``x``'s shape."""
+def _gy_step(op: str, gy, shape) -> numpy.int32:
+    """The upstream gradient is one value (a reduced loss: step 0) or one per element."""
+    _check(op, "gy", gy, numpy.float32)
+    if gy.size == 1 and gy.ndim <= 1:
+        return numpy.int32(0)
+    _same_shape(op, "gy", gy, shape)
+    return numpy.int32(1)
+
+
+def sigmoid_bce_backward(x, t, gy, scale: float = 1.0):
+    """``(sigmoid(x) - t) * gy * scale``, all of ``x``'s shape; ``gy`` of that shape or one
+    value."""
     op = "sigmoid_bce_backward"
     _check(op, "x", x, numpy.float32)
     _same_shape(op, "t", _check(op, "t", t, numpy.float32), x.shape)
-    _same_shape(op, "gy", _check(op, "gy", gy, numpy.float32), x.shape)
+    step = _gy_step(op, gy, x.shape)
     gx = _xp(x).empty_like(x)
     if x.size:
         _function("losses.cu", op, x)(
-            (_grid(x.size),), (BLOCK,), (x, t, gy, gx, numpy.int32(x.size))
+            (_grid(x.size),), (BLOCK,),
+            (x, t, gy, gx, numpy.int32(x.size), step, numpy.float32(scale)),
         )
     return gx
 
@@ -178,18 +189,38 @@ def softmax_xent_forward(logits, labels):
     return loss, probs
 
 
-def softmax_xent_backward(probs, labels, gy):
-    """``(probs - onehot(labels)) * gy[:, None]``; a row with a bad label becomes NaN."""
+def softmax_xent_forward_reduced(logits, labels, scale: float):
+    """``(total (), probs (N, C))``: ``total`` is ``scale`` times the sum of the rows'
+    losses (``scale`` 1/N: the mean), summed in row order by one block (deterministic)."""
+    op = "softmax_xent_forward_reduced"
+    _check(op, "logits", logits, numpy.float32, ndim=2)
+    _same_shape(op, "labels", _check(op, "labels", labels, numpy.int32, ndim=1), logits.shape[:1])
+    rows, classes = logits.shape
+    xp = _xp(logits)
+    total = xp.empty((), dtype=numpy.float32)
+    probs = xp.empty_like(logits)
+    _function("losses.cu", op, logits)(
+        (1,), (_row_block(max(classes, 1)),),
+        (logits, labels, total, probs, numpy.int32(rows), numpy.int32(classes),
+         numpy.float32(scale)),
+    )
+    return total, probs
+
+
+def softmax_xent_backward(probs, labels, gy, scale: float = 1.0):
+    """``(probs - onehot(labels)) * gy[:, None] * scale`` (``gy`` (N,) or one value); a row
+    with a bad label becomes NaN."""
     op = "softmax_xent_backward"
     _check(op, "probs", probs, numpy.float32, ndim=2)
     _same_shape(op, "labels", _check(op, "labels", labels, numpy.int32, ndim=1), probs.shape[:1])
-    _same_shape(op, "gy", _check(op, "gy", gy, numpy.float32, ndim=1), probs.shape[:1])
+    step = _gy_step(op, gy, probs.shape[:1])
     rows, classes = probs.shape
     gx = _xp(probs).empty_like(probs)
     if probs.size:
         _function("losses.cu", op, probs)(
             (_grid(probs.size),), (BLOCK,),
-            (probs, labels, gy, gx, numpy.int32(rows), numpy.int32(classes)),
+            (probs, labels, gy, gx, numpy.int32(rows), numpy.int32(classes), step,
+             numpy.float32(scale)),
         )
     return gx
 

@@ -1,6 +1,8 @@
 // Fused losses from logits, numerically stable. Loaded by gputrain/kernels.py; NumPy twins
 // in gputrain/autograd/ops (losses). float32 data, int32 labels, C-contiguous arrays.
-// All four kernels are deterministic (no atomics).
+// All kernels are deterministic (no atomics). The backward kernels scale the upstream
+// gradient: gy[i * gy_step] * scale, gy_step 0 for the one value of a mean- or sum-reduced
+// loss (scale 1/n for a mean), so no expanded gradient array is built per step.
 
 __device__ __forceinline__ float stable_sigmoid(float x) {
   if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
@@ -19,14 +21,15 @@ extern "C" __global__ void sigmoid_bce_forward(const float* __restrict__ x,
   }
 }
 
-// gx[i] = (sigmoid(x) - t) * gy
+// gx[i] = (sigmoid(x) - t) * gy[i * gy_step] * scale
 extern "C" __global__ void sigmoid_bce_backward(const float* __restrict__ x,
                                                 const float* __restrict__ t,
                                                 const float* __restrict__ gy,
-                                                float* __restrict__ gx, int n) {
+                                                float* __restrict__ gx, int n, int gy_step,
+                                                float scale) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
        i += (long long)gridDim.x * blockDim.x) {
-    gx[i] = (stable_sigmoid(x[i]) - t[i]) * gy[i];
+    gx[i] = (stable_sigmoid(x[i]) - t[i]) * (gy[i * gy_step] * scale);
   }
 }
 
@@ -55,18 +58,11 @@ __device__ float block_reduce(float v, bool is_max, float* scratch) {
   return is_max ? warp_max(v) : warp_sum(v);
 }
 
-// One block per row: probs = softmax(logits[row]), loss[row] = logsumexp - logits[label].
-// A label outside [0, classes) gives a NaN loss (a GPU kernel cannot raise).
-extern "C" __global__ void softmax_xent_forward(const float* __restrict__ logits,
-                                                const int* __restrict__ labels,
-                                                float* __restrict__ loss,
-                                                float* __restrict__ probs, int rows,
-                                                int classes) {
-  __shared__ float scratch[32];
-  const int row = blockIdx.x;
-  if (row >= rows) return;  // uniform over the block: no thread reaches a barrier
-  const float* x = logits + (long long)row * classes;
-  float* p = probs + (long long)row * classes;
+// probs = softmax(logits[row]) and the row's loss logsumexp - logits[label], computed by the
+// whole block (every thread returns the loss). A label outside [0, classes) gives a NaN loss
+// (a GPU kernel cannot raise).
+__device__ float xent_row(const float* __restrict__ x, float* __restrict__ p, int label,
+                          int classes, float* scratch) {
   float m = -3.402823466e38f;
   for (int c = threadIdx.x; c < classes; c += blockDim.x) m = fmaxf(m, x[c]);
   m = block_reduce(m, true, scratch);
@@ -79,18 +75,46 @@ extern "C" __global__ void softmax_xent_forward(const float* __restrict__ logits
   s = block_reduce(s, false, scratch);
   const float inv = 1.0f / s;
   for (int c = threadIdx.x; c < classes; c += blockDim.x) p[c] *= inv;
-  if (threadIdx.x == 0) {
-    const int label = labels[row];
-    loss[row] = (label >= 0 && label < classes) ? logf(s) + m - x[label] : nanf("");
-  }
+  return (label >= 0 && label < classes) ? logf(s) + m - x[label] : nanf("");
 }
 
-// gx[r, c] = (probs[r, c] - (c == labels[r])) * gy[r]; a row with a bad label becomes NaN.
+// One block per row: probs = softmax(logits[row]), loss[row] = logsumexp - logits[label].
+extern "C" __global__ void softmax_xent_forward(const float* __restrict__ logits,
+                                                const int* __restrict__ labels,
+                                                float* __restrict__ loss,
+                                                float* __restrict__ probs, int rows,
+                                                int classes) {
+  __shared__ float scratch[32];
+  const int row = blockIdx.x;
+  if (row >= rows) return;  // uniform over the block: no thread reaches a barrier
+  const long long at = (long long)row * classes;
+  const float l = xent_row(logits + at, probs + at, labels[row], classes, scratch);
+  if (threadIdx.x == 0) loss[row] = l;
+}
+
+// The reduced loss: one block walks the rows in order, total[0] = scale * sum of the rows'
+// losses (scale 1/rows for the mean), deterministic; probs as above. Launch with one block.
+extern "C" __global__ void softmax_xent_forward_reduced(const float* __restrict__ logits,
+                                                        const int* __restrict__ labels,
+                                                        float* __restrict__ total,
+                                                        float* __restrict__ probs, int rows,
+                                                        int classes, float scale) {
+  __shared__ float scratch[32];
+  float sum = 0.0f;
+  for (int row = 0; row < rows; ++row) {
+    const long long at = (long long)row * classes;
+    sum += xent_row(logits + at, probs + at, labels[row], classes, scratch);
+  }
+  if (threadIdx.x == 0) total[0] = sum * scale;
+}
+
+// gx[r, c] = (probs[r, c] - (c == labels[r])) * gy[r * gy_step] * scale; a row with a bad
+// label becomes NaN.
 extern "C" __global__ void softmax_xent_backward(const float* __restrict__ probs,
                                                  const int* __restrict__ labels,
                                                  const float* __restrict__ gy,
                                                  float* __restrict__ gx, int rows,
-                                                 int classes) {
+                                                 int classes, int gy_step, float scale) {
   const long long n = (long long)rows * classes;
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
        i += (long long)gridDim.x * blockDim.x) {
@@ -98,6 +122,7 @@ extern "C" __global__ void softmax_xent_backward(const float* __restrict__ probs
     const int c = (int)(i - (long long)r * classes);
     const int label = labels[r];
     const float hot = c == label ? 1.0f : 0.0f;
-    gx[i] = (label >= 0 && label < classes) ? (probs[i] - hot) * gy[r] : nanf("");
+    gx[i] = (label >= 0 && label < classes) ? (probs[i] - hot) * (gy[r * gy_step] * scale)
+                                              : nanf("");
   }
 }

@@ -52,6 +52,39 @@ def test_softmax_xent_matches_twin(kernels, xp, rows, classes):
     close(gx, twin_losses.softmax_xent_backward(want_probs, labels, gy))
 
 
+@pytest.mark.parametrize("rows,classes", [(1, 3), (130, 10), (7, 300)])
+def test_softmax_xent_reduced_and_scaled_gradient_match_twin(kernels, xp, rows, classes):
+    """The mean inside the forward kernel (rows summed in order by one block) and the
+    backward's one upstream value times 1/N, as the loss op uses them."""
+    rng = np.random.default_rng(rows)
+    logits = (rng.normal(size=(rows, classes)) * 10).astype(np.float32)
+    labels = rng.integers(0, classes, rows).astype(np.int32)
+    total, probs = kernels.softmax_xent_forward_reduced(
+        xp.asarray(logits), xp.asarray(labels), 1 / rows)
+    want_total, want_probs = twin_losses.softmax_xent_forward_reduced(logits, labels, 1 / rows)
+    assert total.shape == want_total.shape == ()
+    close(total, want_total)
+    close(probs, want_probs)
+    close(want_total, twin_losses.softmax_xent_forward(logits, labels)[0].mean())
+    gy = np.asarray(0.5, np.float32)
+    gx = kernels.softmax_xent_backward(probs, xp.asarray(labels), xp.asarray(gy), 1 / rows)
+    want = twin_losses.softmax_xent_backward(want_probs, labels, gy, 1 / rows)
+    close(gx, want)
+    close(want, twin_losses.softmax_xent_backward(
+        want_probs, labels, np.full(rows, 0.5 / rows, np.float32)))
+
+
+def test_sigmoid_bce_backward_of_one_upstream_value_matches_twin(kernels, xp):
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(37, 2)) * 4).astype(np.float32)
+    t = rng.uniform(size=x.shape).astype(np.float32)
+    gy = np.asarray(2.0, np.float32)
+    gx = kernels.sigmoid_bce_backward(xp.asarray(x), xp.asarray(t), xp.asarray(gy), 1 / x.size)
+    want = twin_losses.sigmoid_bce_backward(x, t, gy, 1 / x.size)
+    close(gx, want)
+    close(want, twin_losses.sigmoid_bce_backward(x, t, np.full(x.shape, 2 / x.size, np.float32)))
+
+
 def test_softmax_xent_bad_label_gives_nan_row_not_garbage(kernels, xp):
     logits = xp.asarray(np.zeros((3, 4), np.float32))
     labels = xp.asarray(np.array([0, 4, -1], np.int32))

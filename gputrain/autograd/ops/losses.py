@@ -41,13 +41,13 @@ def sigmoid_bce_forward(x, t):
     return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
 
 
-def sigmoid_bce_backward(x, t, gy):
-    """``(sigmoid(x) - t) * gy``."""
+def sigmoid_bce_backward(x, t, gy, scale: float = 1.0):
+    """``(sigmoid(x) - t) * gy * scale``; ``gy`` of ``x``'s shape or one value."""
     if _use_kernel(x, t, gy):
-        return _kernels().sigmoid_bce_backward(x, t, gy)
+        return _kernels().sigmoid_bce_backward(x, t, gy, scale)
     from gputrain.autograd.ops.activations import stable_sigmoid
 
-    return (stable_sigmoid(x) - t) * gy
+    return (stable_sigmoid(x) - t) * (gy * scale)
 
 
 def softmax_xent_forward(logits, labels):
@@ -65,12 +65,25 @@ def softmax_xent_forward(logits, labels):
     return loss, probs
 
 
-def softmax_xent_backward(probs, labels, gy):
-    """``(probs - onehot(labels)) * gy[:, None]``."""
+def softmax_xent_forward_reduced(logits, labels, scale: float):
+    """``(total, probs)``: ``scale`` times the sum of the per-row cross-entropies (a 0-d
+    array; ``scale`` 1/N gives the mean), summed in row order as the kernel does."""
+    if _use_kernel(logits):
+        return _kernels().softmax_xent_forward_reduced(logits, labels, scale)
+    loss, probs = softmax_xent_forward(logits, labels)
+    xp = _xp(loss)
+    total = xp.cumsum(loss)[-1] if len(loss) else loss.sum()  # in row order
+    return xp.asarray(total * loss.dtype.type(scale)), probs
+
+
+def softmax_xent_backward(probs, labels, gy, scale: float = 1.0):
+    """``(probs - onehot(labels)) * gy[:, None] * scale``; ``gy`` (N,) or one value."""
     if _use_kernel(probs, gy):
-        return _kernels().softmax_xent_backward(probs, labels, gy)
+        return _kernels().softmax_xent_backward(probs, labels, gy, scale)
+    xp = _xp(probs)
+    gy = xp.broadcast_to(gy * scale, (len(labels),))
     grad = probs * gy[:, None]
-    grad[_xp(probs).arange(len(labels)), labels] -= gy
+    grad[xp.arange(len(labels)), labels] -= gy
     return grad
 
 
@@ -83,16 +96,12 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _expand(gy, shape, reduction):
-    """The per-element upstream gradient of a reduced loss (a contiguous array)."""
-    if reduction == "none":
-        return gy
+def _scale(reduction, shape) -> float:
+    """What the backward kernels multiply the upstream gradient by: 1/size for a mean."""
     size = 1
     for n in shape:
         size *= n
-    g = _xp(gy).empty(shape, dtype=gy.dtype)
-    g[...] = gy / size if reduction == "mean" else gy  # no host sync on the GPU
-    return g
+    return 1.0 / size if reduction == "mean" and size else 1.0
 
 
 def _check_reduction(reduction):
@@ -111,13 +120,18 @@ class SoftmaxCrossEntropy(Function):
     reduction: str = "mean"
 
     def forward(self, logits, labels):
-        self.labels = _contiguous(labels)
-        loss, self.probs = softmax_xent_forward(_contiguous(logits), self.labels)
-        return _reduce(loss, self.reduction)
+        self.labels, logits = _contiguous(labels), _contiguous(logits)
+        if self.reduction == "none":
+            loss, self.probs = softmax_xent_forward(logits, self.labels)
+            return loss
+        # the reduction and its scale live in the kernels: no launch of their own
+        total, self.probs = softmax_xent_forward_reduced(
+            logits, self.labels, _scale(self.reduction, self.labels.shape))
+        return total
 
     def backward(self, gy):
-        g = _contiguous(_expand(gy, (len(self.labels),), self.reduction))
-        return softmax_xent_backward(self.probs, self.labels, g), None
+        scale = _scale(self.reduction, self.labels.shape)
+        return softmax_xent_backward(self.probs, self.labels, _contiguous(gy), scale), None
 
 
 class SigmoidBCE(Function):
@@ -130,8 +144,8 @@ class SigmoidBCE(Function):
         return _reduce(sigmoid_bce_forward(self.x, self.t), self.reduction)
 
     def backward(self, gy):
-        g = _contiguous(_expand(gy, self.x.shape, self.reduction))
-        return sigmoid_bce_backward(self.x, self.t, g), None
+        scale = _scale(self.reduction, self.x.shape)
+        return sigmoid_bce_backward(self.x, self.t, _contiguous(gy), scale), None
 
 
 def _labels_array(labels, like: Tensor):
