@@ -311,6 +311,8 @@ def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, signs=None,
     _same_shape(op, "out_weight", _check(op, "out_weight", out_weight, numpy.float32, ndim=2),
                 targets.shape)
     warps, shared = w2v_launch(op, n_ctx, n_out, dim)
+    if batch < warps:  # a small batch: no idle warps
+        warps, shared = batch, shared // warps * batch
     fn = _function("w2v_step.cu", op, w_in)
     if shared > SHARED_DEFAULT:  # one big centre: opt in to more shared memory
         try:

@@ -180,7 +180,7 @@ def test_hierarchical_softmax_step_matches_twin(kernels, xp, step):
     tgt, signs, weight = paths.batch(rng.integers(0, vocab, 5).astype(np.int32))
     assert (tgt < 0).any() and (signs == -1).any() and (signs == 1).any()
     weight[:, 0] = 0.5  # as if the root were on 16 paths
-    for b in range(1, 5):
+    for b in range(1, 4):
         one = slice(b, b + 1)
         lr = 0.4 / b
         want = getattr(twin_step, step)(want_in, want_hs, ctx[one], tgt[one], lr, signs[one],
