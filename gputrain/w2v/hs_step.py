@@ -24,10 +24,10 @@ def output_steps(step: Callable[..., float], state, inputs: tuple, targets: np.n
                  paths: HuffmanPaths | None) -> tuple[float, int]:
     """Train one minibatch; returns (loss sum, number of input-output terms).
 
-    ``step(w_in, w_out, *inputs, targets, lr[, signs])`` is one of :mod:`gputrain.w2v.step`'s
-    steps with its input layout ``inputs``; ``targets[:, 0]`` are the centre words (the
-    positives), the other columns the negatives. ``n_in`` counts each centre's valid
-    inputs.
+    ``step(w_in, w_out, *inputs, targets, lr[, signs, out_weight])`` is one of
+    :mod:`gputrain.w2v.step`'s steps with its input layout ``inputs``; ``targets[:, 0]``
+    are the centre words (the positives), the other columns the negatives. ``n_in``
+    counts each centre's valid inputs.
     """
     loss = 0.0
     n_out = np.zeros(len(targets), dtype=np.int64)
