@@ -104,3 +104,18 @@ def test_a_table_with_string_columns_is_encoded_like_the_cli():
         clf.predict(pa.table({"size": [0.0], "colour": ["red"]}))
     with pytest.raises(ValueError, match="string columns .colour.: predict needs a DataFrame"):
         clf.predict(np.zeros((1, 2)))
+
+
+@pytest.mark.gpu
+def test_classifier_on_the_second_gpu_matches_the_cpu():
+    """device="gpu:1": trained where it was asked to (the second device of the stand-in or of a
+    real machine), answers as NumPy arrays, and learns what the CPU estimator learns."""
+    X, y = load_iris(return_X_y=True)
+    settings = dict(hidden=(16,), epochs=40, patience=0, seed=0)
+    gpu = MLPClassifier(device="gpu:1", **settings).fit(X, y)
+    cpu = MLPClassifier(device="cpu", **settings).fit(X, y)
+    proba = gpu.predict_proba(X)
+    assert isinstance(proba, np.ndarray) and proba.shape == (150, 3)
+    assert gpu.score(X, y) > 0.9
+    # the devices draw shuffles from their own generators: the same model, not the same bits
+    assert (gpu.predict(X) == cpu.predict(X)).mean() > 0.95
