@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gputrain.cli import main
 from gputrain.events import read_events
 from gputrain.stopping import EXIT_CHECKPOINTED
 
@@ -22,45 +21,26 @@ FAST = ["--hidden", "16", "--epochs", "3", "--batch-size", "32", "--lr", "0.01",
         "--device", "cpu"]
 
 
-def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def fails(capsys, *args) -> str:
-    code, out, err = run(capsys, *args)
-    assert code == 2, (code, out, err)
-    assert "Traceback" not in err + out
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
-
-
-def test_train_eval_predict_classify(tmp_path, capsys, parquet_file, tables):
+def test_train_eval_predict_classify(tmp_path, cli, parquet_file, tables):
     model = tmp_path / "model"
-    code, out, _ = run(capsys, "mlp", "train", parquet_file, "--label", "animal", *FAST,
+    code, out, _ = cli.run("mlp", "train", parquet_file, "--label", "animal", *FAST,
                        "-o", model, "--test", parquet_file)
     assert code == 0 and "test: loss" in out and f"model saved in {model}" in out
     for name in ("model.json", "weights.npz", "checkpoint.npz", "metrics.jsonl"):
         assert (model / name).exists(), name
 
     test = tables.write(tables.make(rows=120, seed=4), tmp_path / "test.feather")
-    code, out, _ = run(capsys, "mlp", "eval", model, test, "--json", "--device", "cpu")
+    code, out, _ = cli.run("mlp", "eval", model, test, "--json", "--device", "cpu")
     metrics = json.loads(out)
     assert code == 0 and set(metrics) == {"accuracy", "loss", "rows", "precision", "recall", "f1",
                                           "roc_auc"}
     assert metrics["rows"] == 120 and metrics["accuracy"] > 0.6 and metrics["loss"] > 0
 
-    code, out, _ = run(capsys, "mlp", "eval", model, test)
+    code, out, _ = cli.run("mlp", "eval", model, test)
     assert code == 0 and out.startswith("accuracy: ")
 
     preds = tmp_path / "preds.parquet"
-    code, out, _ = run(capsys, "mlp", "predict", model, test, "-o", preds)
+    code, out, _ = cli.run("mlp", "predict", model, test, "-o", preds)
     assert code == 0 and "wrote 120 predictions" in out
     table = pq.read_table(preds)
     assert table.column_names == ["prediction", "prob_cat", "prob_dog", "prob_emu"]
@@ -73,22 +53,22 @@ def test_train_eval_predict_classify(tmp_path, capsys, parquet_file, tables):
 
     unlabelled = tables.write(tables.make(rows=120, seed=4).drop_columns(["animal"]),
                               tmp_path / "unlabelled.csv")
-    assert run(capsys, "mlp", "predict", model, unlabelled, "-o", preds)[0] == 0
+    assert cli.run("mlp", "predict", model, unlabelled, "-o", preds)[0] == 0
     assert pq.read_table(preds).column("prediction").to_pylist() == labels.tolist()
 
 
-def test_regress_eval_and_predict(tmp_path, capsys, parquet_file):
+def test_regress_eval_and_predict(tmp_path, cli, parquet_file):
     model = tmp_path / "reg"
     features = "f0,f1,f2,f3,f4,f5"
-    code, *_ = run(capsys, "mlp", "train", parquet_file, "--label", "target", "--task",
+    code, *_ = cli.run("mlp", "train", parquet_file, "--label", "target", "--task",
                    "regress", "--features", features, *FAST, "-o", model)
     assert code == 0
-    code, out, _ = run(capsys, "mlp", "eval", model, parquet_file, "--json")
+    code, out, _ = cli.run("mlp", "eval", model, parquet_file, "--json")
     metrics = json.loads(out)
     assert set(metrics) == {"loss", "rmse", "r2", "rows"}
     assert metrics["rmse"] == pytest.approx(metrics["loss"] ** 0.5)
     preds = tmp_path / "p.csv"
-    assert run(capsys, "mlp", "predict", model, parquet_file, "-o", preds)[0] == 0
+    assert cli.run("mlp", "predict", model, parquet_file, "-o", preds)[0] == 0
     predicted = np.loadtxt(preds, skiprows=1)
     truth = pq.read_table(parquet_file).column("target").to_numpy()
     rmse = float(np.sqrt(np.mean((predicted - truth) ** 2)))
@@ -105,34 +85,34 @@ def bad_files(tmp_path):
     return write
 
 
-def test_bad_data_gets_one_line(tmp_path, capsys, parquet_file, bad_files):
+def test_bad_data_gets_one_line(tmp_path, cli, parquet_file, bad_files):
     out = str(tmp_path / "m")
     train = ("mlp", "train")
-    assert "no such file" in fails(capsys, *train, tmp_path / "nope.parquet", "--label", "y",
+    assert "no such file" in cli.fails(*train, tmp_path / "nope.parquet", "--label", "y",
                                    "-o", out)
-    assert "unknown data format" in fails(capsys, *train, tmp_path / "x.txt", "--label", "y",
+    assert "unknown data format" in cli.fails(*train, tmp_path / "x.txt", "--label", "y",
                                           "-o", out)
     unreadable = tmp_path / "locked.parquet"
     unreadable.write_bytes(b"PAR1 nonsense")
-    assert "cannot read as parquet" in fails(capsys, *train, unreadable, "--label", "y",
+    assert "cannot read as parquet" in cli.fails(*train, unreadable, "--label", "y",
                                              "-o", out)
-    assert "no label column 'y'" in fails(capsys, *train, parquet_file, "--label", "y",
+    assert "no label column 'y'" in cli.fails(*train, parquet_file, "--label", "y",
                                           "-o", out)
-    assert "no feature column 'f9'" in fails(capsys, *train, parquet_file, "--label", "animal",
+    assert "no feature column 'f9'" in cli.fails(*train, parquet_file, "--label", "animal",
                                              "--features", "f0,f9", "-o", out)
     lists = bad_files("lists.parquet", {"y": [0, 1], "word": [[1], [2]]})
-    assert "'word' is not numeric" in fails(capsys, *train, lists, "--label", "y", "-o", out)
+    assert "'word' is not numeric" in cli.fails(*train, lists, "--label", "y", "-o", out)
     nan = bad_files("nan.parquet", {"y": [0, 1, 1], "x": [1.0, 2.0, float("nan")]})
-    assert "column 'x' has NaN at row 2" in fails(capsys, *train, nan, "--label", "y",
+    assert "column 'x' has NaN at row 2" in cli.fails(*train, nan, "--label", "y",
                                                   "--no-impute", "-o", out)
     inf = bad_files("inf.parquet", {"y": [0, 1, 1], "x": [1.0, float("inf"), 2.0]})
-    assert "column 'x' has inf at row 1" in fails(capsys, *train, inf, "--label", "y",
+    assert "column 'x' has inf at row 1" in cli.fails(*train, inf, "--label", "y",
                                                   "-o", out)
     empty = bad_files("empty.parquet", {"y": pa.array([], pa.int64()),
                                         "x": pa.array([], pa.float32())})
-    assert "no rows" in fails(capsys, *train, empty, "--label", "y", "-o", out)
+    assert "no rows" in cli.fails(*train, empty, "--label", "y", "-o", out)
     one = bad_files("one.parquet", {"y": [3, 3, 3], "x": [1.0, 2.0, 3.0]})
-    assert "only one class" in fails(capsys, *train, one, "--label", "y", "-o", out)
+    assert "only one class" in cli.fails(*train, one, "--label", "y", "-o", out)
 
 
 @pytest.mark.parametrize("option, value, message", [
@@ -151,45 +131,45 @@ def test_bad_data_gets_one_line(tmp_path, capsys, parquet_file, bad_files):
     ("--init", "zeros", "--init 'zeros': use one of auto"),
     ("--lr-schedule", "cosine", "--lr-schedule 'cosine': use one of none"),
 ])
-def test_nonsense_options_get_one_line(tmp_path, capsys, parquet_file, option, value, message):
-    line = fails(capsys, "mlp", "train", parquet_file, "--label", "animal", option, value,
+def test_nonsense_options_get_one_line(tmp_path, cli, parquet_file, option, value, message):
+    line = cli.fails("mlp", "train", parquet_file, "--label", "animal", option, value,
                  "-o", tmp_path / "m")
     assert message in line
 
 
-def test_resume_and_model_dir_errors(tmp_path, capsys, parquet_file):
+def test_resume_and_model_dir_errors(tmp_path, parquet_file, cli):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert "no checkpoint there" in fails(capsys, "mlp", "train", parquet_file, "--label",
+    assert "no checkpoint there" in cli.fails("mlp", "train", parquet_file, "--label",
                                           "animal", "--resume", empty)
-    assert "no such directory" in fails(capsys, "mlp", "train", parquet_file, "--label",
+    assert "no such directory" in cli.fails("mlp", "train", parquet_file, "--label",
                                         "animal", "--resume", tmp_path / "absent")
-    assert "not a model directory" in fails(capsys, "mlp", "eval", empty, parquet_file)
-    assert "nothere.csv: no such file" in fails(capsys, "mlp", "train", parquet_file, "--label",
+    assert "not a model directory" in cli.fails("mlp", "eval", empty, parquet_file)
+    assert "nothere.csv: no such file" in cli.fails("mlp", "train", parquet_file, "--label",
                                                 "animal", *FAST, "-o", tmp_path / "t",
                                                 "--test", tmp_path / "nothere.csv")
     assert not (tmp_path / "t").exists()  # refused before training, not after it
     (tmp_path / "afile").write_text("")
-    assert "not a directory: " in fails(capsys, "mlp", "train", parquet_file, "--label",
+    assert "not a directory: " in cli.fails("mlp", "train", parquet_file, "--label",
                                         "animal", *FAST, "-o", tmp_path / "afile" / "m")
-    assert "file exists: " in fails(capsys, "mlp", "train", parquet_file, "--label", "animal",
+    assert "file exists: " in cli.fails("mlp", "train", parquet_file, "--label", "animal",
                                     *FAST, "-o", tmp_path / "afile")
-    assert "-o MODEL_DIR is required" in fails(capsys, "mlp", "train", parquet_file,
+    assert "-o MODEL_DIR is required" in cli.fails("mlp", "train", parquet_file,
                                                "--label", "animal")
     model = tmp_path / "m"
-    assert run(capsys, "mlp", "train", parquet_file, "--label", "animal", *FAST, "-o",
+    assert cli.run("mlp", "train", parquet_file, "--label", "animal", *FAST, "-o",
                model)[0] == 0
-    assert "already holds a run" in fails(capsys, "mlp", "train", parquet_file, "--label",
+    assert "already holds a run" in cli.fails("mlp", "train", parquet_file, "--label",
                                           "animal", *FAST, "-o", model)
-    assert "--hidden 32 differs from the checkpoint's 16" in fails(
-        capsys, "mlp", "train", parquet_file, "--resume", model, "--hidden", "32")
+    assert "--hidden 32 differs from the checkpoint's 16" in cli.fails(
+        "mlp", "train", parquet_file, "--resume", model, "--hidden", "32")
     # more epochs is a continuation; the saved options are reused
-    code, out, _ = run(capsys, "mlp", "train", parquet_file, "--resume", model, "--epochs",
+    code, out, _ = cli.run("mlp", "train", parquet_file, "--resume", model, "--epochs",
                        "4", "--quiet")
     assert code == 0 and out.startswith("epoch 4:")
 
 
-def test_sigterm_checkpoints_and_exits_75_then_resumes(tmp_path, capsys, tables):
+def test_sigterm_checkpoints_and_exits_75_then_resumes(tmp_path, cli, tables):
     data = tables.write(tables.make(rows=2000, seed=2), tmp_path / "d.parquet")
     model, events = tmp_path / "m", tmp_path / "events.jsonl"
     cmd = [sys.executable, "-m", "gputrain", "mlp", "train", data, "--label", "animal",
@@ -211,25 +191,24 @@ def test_sigterm_checkpoints_and_exits_75_then_resumes(tmp_path, capsys, tables)
     # the service restarts the job with --resume; here it is told to finish one epoch after
     # the stop (an epoch takes ~0.1 s, so a loaded machine may stop after epoch 2 or later)
     last = [e for e in read_events(events) if e["event"] == "checkpoint"][-1]
-    code, out, _ = run(capsys, "mlp", "train", data, "--resume", model, "--epochs",
+    code, out, _ = cli.run("mlp", "train", data, "--resume", model, "--epochs",
                        last["epoch"] + 1, "--quiet")
     assert code == 0 and out.startswith(f"epoch {last['epoch'] + 1}:")
 
 
-def test_diverging_training_fails_with_one_line_and_saves_no_model(tmp_path, capsys,
-                                                                     parquet_file):
+def test_diverging_training_fails_with_one_line_and_saves_no_model(tmp_path, cli, parquet_file):
     model = tmp_path / "m"
-    line = fails(capsys, "mlp", "train", parquet_file, "--label", "animal", "--hidden", "16",
+    line = cli.fails("mlp", "train", parquet_file, "--label", "animal", "--hidden", "16",
                  "--epochs", "2", "--optimizer", "sgd", "--lr", "1e30", "--quiet",
                  "--device", "cpu", "-o", model)
     assert "training diverged" in line and "--lr" in line
     assert not (model / "weights.npz").exists()
 
 
-def test_without_lr_each_optimizer_takes_its_own_default(tmp_path, capsys, parquet_file):
+def test_without_lr_each_optimizer_takes_its_own_default(tmp_path, cli, parquet_file):
     # adadelta's step is scaled by lr (default 1.0): a shared 1e-3 default would cripple it
     model = tmp_path / "m"
-    code, _, err = run(capsys, "mlp", "train", parquet_file, "--label", "animal",
+    code, _, err = cli.run("mlp", "train", parquet_file, "--label", "animal",
                        "--hidden", "16", "--epochs", "5", "--batch-size", "16",
                        "--optimizer", "adadelta",
                        "--quiet", "--device", "cpu", "-o", model)

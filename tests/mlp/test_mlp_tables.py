@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from gputrain.backend import CPU
-from gputrain.cli import main
 from gputrain.errors import GputrainError
 from gputrain.mlp.config import MLPConfig
 from gputrain.mlp.data import read_table
@@ -21,16 +20,6 @@ from gputrain.mlp.metrics import classification_metrics, r2_score
 from gputrain.mlp.train import train_mlp
 
 FAST = ["--hidden", "16", "--epochs", "30", "--lr", "0.01", "--quiet", "--device", "cpu"]
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main(list(map(str, args)))
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def shop_table(rows: int = 300, seed: int = 0) -> pa.Table:
@@ -53,9 +42,9 @@ def shop(tmp_path) -> str:
     return str(path)
 
 
-def test_strings_and_missing_values_train_and_are_saved(tmp_path, capsys, shop):
+def test_strings_and_missing_values_train_and_are_saved(tmp_path, cli, shop):
     model = tmp_path / "m"
-    code, out, err = run(capsys, "mlp", "train", shop, "--label", "bought", "--features",
+    code, out, err = cli.run("mlp", "train", shop, "--label", "bought", "--features",
                          "colour,size", *FAST, "-o", model)
     assert code == 0, err
     meta = json.loads((model / "model.json").read_text())
@@ -67,7 +56,7 @@ def test_strings_and_missing_values_train_and_are_saved(tmp_path, capsys, shop):
     size = shop_table()["size"].to_numpy()
     train_median = enc["medians"][0]
     assert abs(train_median - np.nanmedian(size)) < 0.2  # of the training rows
-    code, out, _ = run(capsys, "mlp", "eval", model, shop, "--json")
+    code, out, _ = cli.run("mlp", "eval", model, shop, "--json")
     assert code == 0 and json.loads(out)["accuracy"] > 0.9
 
 
@@ -89,58 +78,58 @@ def read_table_from(columns: dict, tmp=None):
         return read_table(path, None, None, categorical=True, missing=True)
 
 
-def test_no_impute_and_too_many_categories_name_the_column(tmp_path, capsys, shop):
-    code, _, err = run(capsys, "mlp", "train", shop, "--label", "bought", "--no-impute",
+def test_no_impute_and_too_many_categories_name_the_column(tmp_path, cli, shop):
+    code, _, err = cli.run("mlp", "train", shop, "--label", "bought", "--no-impute",
                        "--features", "size", *FAST, "-o", tmp_path / "a")
     assert code == 2 and "column 'size' has NaN at row 0" in err
-    code, _, err = run(capsys, "mlp", "train", shop, "--label", "bought", "--no-impute",
+    code, _, err = cli.run("mlp", "train", shop, "--label", "bought", "--no-impute",
                        "--features", "colour", *FAST, "-o", tmp_path / "b")
     assert code == 2 and "column 'colour' has a missing value at row 5 (--no-impute)" in err
     ids = tmp_path / "ids.csv"
     pcsv.write_csv(pa.table({"name": [f"n{i}" for i in range(50)], "y": [0, 1] * 25}), ids)
-    code, _, err = run(capsys, "mlp", "train", ids, "--label", "y", "--max-categories", "20",
+    code, _, err = cli.run("mlp", "train", ids, "--label", "y", "--max-categories", "20",
                        *FAST, "-o", tmp_path / "c")
     assert code == 2
     assert "column 'name' has 50 distinct values, more than --max-categories 20" in err
 
 
-def test_predict_keeps_identifiers_and_names_probabilities(tmp_path, capsys, shop):
+def test_predict_keeps_identifiers_and_names_probabilities(tmp_path, cli, shop):
     model = tmp_path / "m"
-    assert run(capsys, "mlp", "train", shop, "--label", "bought", "--features", "colour,size",
+    assert cli.run("mlp", "train", shop, "--label", "bought", "--features", "colour,size",
                *FAST, "-o", model)[0] == 0
     new = tmp_path / "new.csv"
     pcsv.write_csv(pa.table({"id": ["a7", "b9"], "colour": ["purple", "red"],
                              "size": [0.0, None]}), new)
     preds = tmp_path / "p.parquet"
-    code, out, err = run(capsys, "mlp", "predict", model, new, "--keep", "id", "-o", preds)
+    code, out, err = cli.run("mlp", "predict", model, new, "--keep", "id", "-o", preds)
     assert code == 0, err
     got = pq.read_table(preds)
     assert got.column_names == ["id", "prediction", "prob_0", "prob_1"]
     assert got["id"].to_pylist() == ["a7", "b9"]  # carried through as they were
     assert got["prediction"].to_pylist()[1] == 1  # red buys
-    code, _, err = run(capsys, "mlp", "predict", model, new, "--keep", "nope", "-o", preds)
+    code, _, err = cli.run("mlp", "predict", model, new, "--keep", "nope", "-o", preds)
     assert code == 2 and "no column 'nope' to keep" in err
     clash = tmp_path / "clash.csv"
     pcsv.write_csv(pa.table({"prediction": [1], "colour": ["red"], "size": [0.0]}), clash)
-    code, _, err = run(capsys, "mlp", "predict", model, clash, "--keep", "prediction", "-o",
+    code, _, err = cli.run("mlp", "predict", model, clash, "--keep", "prediction", "-o",
                        preds)
     assert code == 2 and "--keep prediction: the output already has" in err
 
 
-def test_sigmoid_output_and_new_units_from_the_cli(tmp_path, capsys, shop):
+def test_sigmoid_output_and_new_units_from_the_cli(tmp_path, cli, shop):
     common = [shop, "--label", "bought", "--features", "colour,size", *FAST]
-    code, out, err = run(capsys, "mlp", "train", *common, "--output-unit", "sigmoid",
+    code, out, err = cli.run("mlp", "train", *common, "--output-unit", "sigmoid",
                          "--activation", "prelu", "-o", tmp_path / "s")
     assert code == 0, err
     weights = np.load(tmp_path / "s" / "weights.npz")
     assert weights["param.1.weight"].shape == (16,)  # one learned slope per unit
     assert weights["param.2.weight"].shape == (16, 1)  # one logit
-    code, out, _ = run(capsys, "mlp", "eval", tmp_path / "s", shop, "--json")
+    code, out, _ = cli.run("mlp", "eval", tmp_path / "s", shop, "--json")
     assert json.loads(out)["accuracy"] > 0.9
-    code, _, err = run(capsys, "mlp", "train", *common, "--maxout", "3", "-o", tmp_path / "x")
+    code, _, err = cli.run("mlp", "train", *common, "--maxout", "3", "-o", tmp_path / "x")
     assert code == 0, err
     assert np.load(tmp_path / "x" / "weights.npz")["param.0.weight"].shape == (6, 48)
-    code, _, err = run(capsys, "mlp", "train", *common, "--maxout", "3", "--activation", "tanh",
+    code, _, err = cli.run("mlp", "train", *common, "--maxout", "3", "--activation", "tanh",
                        "-o", tmp_path / "y")
     assert code == 2 and "--maxout 3: the hidden units are maxout units" in err
 
@@ -188,15 +177,15 @@ def test_encoder_refuses_a_column_that_changed_kind(tmp_path):
         enc.read(path, None)
 
 
-def test_a_model_saved_before_encoding_still_predicts(tmp_path, capsys, parquet_file):
+def test_a_model_saved_before_encoding_still_predicts(tmp_path, cli, parquet_file):
     model = tmp_path / "old"
-    assert run(capsys, "mlp", "train", parquet_file, "--label", "animal", "--features",
+    assert cli.run("mlp", "train", parquet_file, "--label", "animal", "--features",
                "f0,f1,f2,f3,f4,f5", *FAST, "-o", model)[0] == 0
     meta = json.loads((model / "model.json").read_text())
     for key in ("output", "maxout", "impute", "max_categories", "tol"):
         del meta["config"][key]  # the config and model.json of an older version
     del meta["encoder"]
     (model / "model.json").write_text(json.dumps(meta))
-    code, out, err = run(capsys, "mlp", "eval", model, parquet_file, "--json")
+    code, out, err = cli.run("mlp", "eval", model, parquet_file, "--json")
     assert code == 0, err
     assert json.loads(out)["accuracy"] > 0.8
