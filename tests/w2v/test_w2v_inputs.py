@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -106,6 +108,19 @@ def test_reading_reports_progress(tmp_path, monkeypatch):
         assert fractions == sorted(fractions) and 0 < fractions[0] < 1
 
 
+def wait_until_blocked_on_a_pipe(pid: int, seconds: float = 30.0) -> None:
+    """Until the process sleeps in a pipe read (Linux's /proc/PID/wchan), so the signal
+    lands where the test means it to, not during start-up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if "pipe" in Path(f"/proc/{pid}/wchan").read_text():
+                return
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
 def test_sigterm_while_reading_a_stalled_pipe_stops_at_once(tmp_path):
     fifo = tmp_path / "corpus.fifo"
     os.mkfifo(fifo)
@@ -114,6 +129,7 @@ def test_sigterm_while_reading_a_stalled_pipe_stops_at_once(tmp_path):
     with open(fifo, "wb") as f:  # returns once the trainer has opened the pipe to read it
         f.write(b"some words but no end yet ")
         f.flush()
+        wait_until_blocked_on_a_pipe(proc.pid)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)  # the pipe is still open: a read would block
     assert proc.returncode == EXIT_CHECKPOINTED, err
