@@ -181,11 +181,34 @@ def current_stream_ptr() -> int:
     return _cupy().cuda.get_current_stream().ptr
 
 
-def stream_event():
-    """A CUDA event recorded now on the current stream (``.done`` polls it, no waiting)."""
+def stream_event(stream=None):
+    """A CUDA event recorded now on ``stream`` (default: the current stream); ``.done``
+    polls it, ``.synchronize()`` waits for it, ``wait_event`` orders another stream after it."""
     event = _cupy().cuda.Event(disable_timing=True)
-    event.record()
+    event.record(stream)
     return event
+
+
+def side_stream(device: Device):
+    """A new non-blocking CUDA stream on ``device`` (not ordered with the default stream,
+    so its copies overlap the kernels there); ``with stream:`` makes it current."""
+    cupy = _cupy()
+    with cupy.cuda.Device(device.id):
+        return cupy.cuda.Stream(non_blocking=True)
+
+
+def wait_event(event) -> None:
+    """Order later work on the current stream after ``event`` (no host wait)."""
+    _cupy().cuda.get_current_stream().wait_event(event)
+
+
+def pinned_empty(n: int, dtype):
+    """A NumPy array of ``n`` items in page-locked host memory (``cupyx.empty_pinned``):
+    ``device_array.set(a, stream=s)`` copies from it asynchronously."""
+    _cupy()
+    import cupyx
+
+    return cupyx.empty_pinned((n,), dtype=dtype)
 
 
 def synchronize(device: Device) -> None:

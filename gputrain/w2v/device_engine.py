@@ -3,7 +3,9 @@
 Per run, once: the encoded corpus (int32 ids, 4 bytes a token), the chunk boundaries
 (sentences, cut at slice boundaries and every :data:`MAX_CHUNK` tokens), the keep
 probabilities and the unigram ** ns_exponent table go to the device. A corpus above
-:data:`RESIDENT_BYTES` is not kept whole: each launch uploads its own range instead.
+:data:`RESIDENT_BYTES` of ids (``$GPUTRAIN_RESIDENT_BYTES`` overrides it) is not kept whole:
+its ids stream through two launch-sized buffers (:mod:`gputrain.w2v.id_stream`), the next
+launch's ids copied from pinned host memory on a side stream while the current one trains.
 
 Per launch: one kernel (``kernels/w2v_device.cu`` through
 :func:`gputrain.kernels.w2v_device_train`) trains up to :data:`LAUNCH_WORDS` tokens of one
@@ -26,13 +28,16 @@ per minibatch so that one holds about ``plan.batch_centres`` centres.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 from gputrain import kernels
 from gputrain.backend import Device, to_cpu, to_device
+from gputrain.errors import GputrainError
 from gputrain.w2v import device_twin, sampling
 from gputrain.w2v.batches import keep_probabilities, negative_table
+from gputrain.w2v.id_stream import IdStream
 from gputrain.w2v.shared import SharedState
 from gputrain.w2v.worker import Diverged, Plan
 
@@ -40,6 +45,7 @@ LAUNCH_WORDS = 32_000_000  # tokens per launch at most (~0.1-0.3 s on an H100)
 MAX_CHUNK = 1024  # tokens per chunk (one block's unit of work) at most
 THREADS = 128  # threads per block
 RESIDENT_BYTES = 4 << 30  # corpora up to this many bytes of ids stay on the device
+RESIDENT_ENV = "GPUTRAIN_RESIDENT_BYTES"
 SUBS = (32, 16, 8, 4, 2, 1)  # consecutive centres per step, the largest that fits
 
 
@@ -69,6 +75,18 @@ def choose_sub(window: int, negative: int, dim: int, threads: int = THREADS,
     return 1
 
 
+def resident_bytes() -> int:
+    """The largest corpus (bytes of ids) kept whole on the device: $GPUTRAIN_RESIDENT_BYTES
+    or :data:`RESIDENT_BYTES` (tests lower it to exercise streaming on small corpora)."""
+    raw = os.environ.get(RESIDENT_ENV)
+    if raw is None:
+        return RESIDENT_BYTES
+    try:
+        return int(raw)
+    except ValueError:
+        raise GputrainError(f"{RESIDENT_ENV}={raw!r} is not a number of bytes") from None
+
+
 class DeviceEngine:
     name = "device"
     n_workers = 1
@@ -84,10 +102,14 @@ class DeviceEngine:
         launcher = Launcher(self.device, corpus, plan, state.w_in.shape[1],
                             monitor.checkpoint_every)
         for epoch in range(plan.epochs):
-            for first, last in _launches(state, plan, epoch, launcher.per_launch):
+            todo = list(_launches(state, plan, epoch, launcher.per_launch))
+            for i, (first, last) in enumerate(todo):
                 if not monitor.boundary():
                     return False
-                loss, pairs = launcher.train(state, epoch, first, last)
+                upcoming = todo[i + 1] if i + 1 < len(todo) else None
+                if upcoming is None and epoch + 1 < plan.epochs:
+                    upcoming = next(_launches(state, plan, epoch + 1, launcher.per_launch), None)
+                loss, pairs = launcher.train(state, epoch, first, last, upcoming)
                 if not math.isfinite(loss):
                     raise Diverged(plan.alpha_at(state.words_done()), state.words_done())
                 lo, hi = plan.bounds(first)[0], plan.bounds(last - 1)[1]
@@ -112,7 +134,7 @@ class Launcher:
         self.keep_prob = self._put(keep_probabilities(counts, plan.sample))
         self.table = self._put(negative_table(counts, plan.ns_exponent))
         self.dev_starts = self._put(self.starts)
-        self.resident = device.is_gpu and 4 * plan.n_ids <= RESIDENT_BYTES
+        self.resident = device.is_gpu and 4 * plan.n_ids <= resident_bytes()
         self.ids = self._put(_read_ids(corpus, 0, plan.n_ids)) if self.resident else None
         self.totals = device.xp.zeros(2, dtype=np.float64)
         self.seen = (0.0, 0.0)
@@ -122,6 +144,10 @@ class Launcher:
             words = min(words, checkpoint_every)
         # the twin, ~1000x slower than a GPU, launches one slice at a time (progress)
         self.per_launch = max(1, words // plan.slice_words) if device.is_gpu else 1
+        self.streamed = None
+        if device.is_gpu and not self.resident:
+            capacity = min(plan.n_ids, self.per_launch * plan.slice_words)
+            self.streamed = IdStream(device, corpus, capacity)
 
     def _put(self, a):
         return to_device(a, self.device)
@@ -132,8 +158,10 @@ class Launcher:
         c0, c1 = np.searchsorted(self.starts, [lo, hi])
         if self.resident:
             ids, base = self.ids, 0
-        else:
-            ids, base = self._put(_read_ids(self.corpus, lo, hi)), lo
+        elif self.streamed is not None:  # waits for its copy on the side stream
+            ids, base = self.streamed.take(lo, hi), lo
+        else:  # the twin reads its slice from the host
+            ids, base = _read_ids(self.corpus, lo, hi), lo
         return dict(ids=ids, ids_base=base, first_chunk=int(c0), n_chunks=int(c1 - c0),
                     keep_prob=self.keep_prob, table=self.table,
                     key=sampling.stream_key(plan.seed, epoch),
@@ -146,6 +174,13 @@ class Launcher:
         kernels.w2v_device_train(state.w_in, state.w_out, starts=self.dev_starts, **args,
                                  max_chunk=MAX_CHUNK, totals=self.totals,
                                  grid=max(1, args["n_chunks"]), threads=THREADS)
+        if self.streamed is not None:
+            self.streamed.release()
+
+    def prefetch(self, first: int, last: int) -> None:
+        """Start copying the ids of slices ``[first, last)`` (a streamed corpus only)."""
+        if self.streamed is not None:
+            self.streamed.prefetch(self.plan.bounds(first)[0], self.plan.bounds(last - 1)[1])
 
     def read(self) -> tuple[float, float]:
         now = tuple(float(x) for x in to_cpu(self.totals))  # waits for the launch
@@ -153,9 +188,13 @@ class Launcher:
         self.seen = now
         return delta
 
-    def train(self, state: SharedState, epoch: int, first: int, last: int):
+    def train(self, state: SharedState, epoch: int, first: int, last: int, upcoming=None):
+        """Train slices ``[first, last)``; ``upcoming``, the next launch's ``(first, last)``,
+        has its ids copied meanwhile (a streamed corpus)."""
         if self.device.is_gpu:
             self.start(state, epoch, first, last)
+            if upcoming is not None:
+                self.prefetch(*upcoming)
             return self.read()
         return device_twin.train_launch(
             state.w_in, state.w_out, starts=self.starts, **self._args(epoch, first, last),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gputrain.backend import resolve_device
+from gputrain.errors import GputrainError
 from gputrain.w2v import device_engine
 from gputrain.w2v.batches import keep_probabilities, negative_table
 from gputrain.w2v.trainer import train
@@ -86,3 +87,49 @@ def test_trains_on_the_second_device(tmp_path):
     corpus = runs.topic_corpus(tmp_path / "c.txt")
     r = train(corpus, runs.cfg(engine="device"), tmp_path / "ck", device=resolve_device("gpu:1"))
     assert runs.same_topic_rate(r) > 0.95
+
+
+def test_a_streamed_corpus_gives_the_resident_vectors_and_uploads_each_id_once(
+        tmp_path, monkeypatch):
+    """Above the resident threshold (lowered to 0 here) the ids stream through two buffers:
+    each launch's range copied once per epoch from pinned memory on a side stream (the
+    stand-in raises StreamRace if a kernel could read a buffer whose copy it did not wait
+    for), with no extra synchronisation, and the vectors are the resident run's."""
+    counters = _counters()
+    monkeypatch.setattr(device_engine, "LAUNCH_WORDS", 4000)  # several launches per epoch
+    corpus = runs.topic_corpus(tmp_path / "c.txt", sentences=1500)
+    cfg = runs.cfg(engine="device", epochs=3)
+    gpu = resolve_device("gpu")
+    counters.reset()
+    resident = train(corpus, cfg, tmp_path / "a", device=gpu)
+    kept = counters.snapshot()
+    streams = []
+
+    class Recorded(device_engine.IdStream):
+        def __init__(self, *args):
+            super().__init__(*args)
+            streams.append(self)
+
+    monkeypatch.setattr(device_engine, "IdStream", Recorded)
+    monkeypatch.setenv(device_engine.RESIDENT_ENV, "0")
+    counters.reset()
+    streamed = train(corpus, cfg, tmp_path / "b", device=gpu)
+    c = counters.snapshot()
+    np.testing.assert_array_equal(streamed.vectors, resident.vectors)
+    (stream,) = streams
+    n_ids = int(streamed.words_trained) // cfg.epochs
+    per_epoch = len(stream.uploads) // cfg.epochs
+    assert per_epoch >= 3
+    ranges = stream.uploads[:per_epoch]
+    assert stream.uploads == ranges * cfg.epochs  # the same launches, every epoch
+    assert [lo for lo, _ in ranges] == [0] + [hi for _, hi in ranges[:-1]]  # they tile
+    assert ranges[-1][1] == n_ids
+    assert c["h2d_pinned_bytes"] == 4 * n_ids * cfg.epochs  # every id once per epoch
+    assert c["h2d_bytes"] - c["h2d_pinned_bytes"] == kept["h2d_bytes"] - 4 * n_ids
+    assert c["syncs"] == kept["syncs"] <= c["kernels"]["w2v_device_train"] + 2, c
+
+
+def test_the_resident_threshold_must_be_a_number(monkeypatch):
+    monkeypatch.setenv(device_engine.RESIDENT_ENV, "4G")
+    with pytest.raises(GputrainError, match="GPUTRAIN_RESIDENT_BYTES"):
+        device_engine.resident_bytes()

@@ -119,7 +119,7 @@ def test_counters_see_launches_transfers_and_syncs(cp, standin_counters):
     assert c.syncs == 6
     c.reset()
     assert c.snapshot() == {"launches": 0, "raw_launches": 0, "h2d_bytes": 0,
-                            "d2h_bytes": 0, "syncs": 0, "kernels": {}}
+                            "h2d_pinned_bytes": 0, "d2h_bytes": 0, "syncs": 0, "kernels": {}}
 
 
 def test_empty_memory_is_not_zero(cp, standin):

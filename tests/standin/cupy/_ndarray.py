@@ -214,10 +214,23 @@ class ndarray:  # noqa: N801 (CuPy's name)
         return host
 
     def set(self, arr, stream=None):
-        arr = numpy.asarray(arr)
+        """CuPy's copy from the host, on ``stream`` (default: the current stream). From
+        page-locked memory (``cupyx.empty_pinned``) it is asynchronous on a GPU and counts
+        in ``h2d_pinned_bytes`` as well; its order with other streams is checked."""
+        from cupy import _order
+        from cupy.cuda import get_current_stream
+
+        if not isinstance(arr, numpy.ndarray):
+            raise TypeError("Only numpy.ndarray can be set to cupy.ndarray")
+        if self.dtype != arr.dtype:
+            raise TypeError(f"{arr.dtype} array cannot be set to {self.dtype} array")
         if arr.shape != self.shape:
             raise ValueError(f"Shape mismatch. Old shape: {self.shape}, new shape: {arr.shape}")
-        _state.count_h2d(arr.nbytes)
+        if not self._a.flags.c_contiguous:
+            raise RuntimeError("Cannot set to non-contiguous array")
+        stream = get_current_stream() if stream is None else stream
+        _order.access([self._a], stream.ptr, "ndarray.set")
+        _state.count_h2d(arr.nbytes, pinned=memory.is_pinned(arr))
         self._a[...] = arr
 
     def _scalar(self):

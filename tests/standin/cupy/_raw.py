@@ -6,7 +6,8 @@ else ``$TMPDIR/gputrain-emu``), so each module compiles once and every later pro
 (a CLI run in a subprocess, the next test session) loads the cached library; in one
 process a library loads once. A launch checks what CuPy and CUDA would refuse: NumPy
 arrays as arguments (CuPy passes only device arrays), arrays of another device than the
-current one (an illegal address on a GPU), then, as the emulator does, each argument
+current one (an illegal address on a GPU), a buffer still in use on another stream with no
+wait in between (``cupy._order``), then, as the emulator does, each argument
 against the kernel's C signature (dtype, C-contiguity, exact NumPy scalar types).
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy
 
-from cupy import _state
+from cupy import _order, _state
 from cupy._ndarray import ndarray
 
 EMULATOR = Path(__file__).resolve().parents[2] / "kernels" / "emulator.py"
@@ -115,6 +116,10 @@ class RawKernel:
             grid = (grid,)
         if isinstance(block, int):
             block = (block,)
+        from cupy.cuda import get_current_stream
+
+        on = get_current_stream() if stream is None else stream
+        _order.access([a for a in data if isinstance(a, numpy.ndarray)], on.ptr, self.name)
         self._function(tuple(int(g) for g in grid), tuple(int(b) for b in block), tuple(data),
                        shared_mem=int(shared_mem))
         _state.count_raw(self.name)

@@ -19,6 +19,8 @@ class Counters:
     fill, device-to-device copy, random draw and RawKernel launch counts one, as each is
     one launch on CuPy); ``raw_launches``: RawKernel launches alone, by kernel name in
     ``kernels``; ``h2d_bytes`` / ``d2h_bytes``: bytes copied host->device / device->host;
+    ``h2d_pinned_bytes``: the part of ``h2d_bytes`` copied by ``ndarray.set`` from page-locked
+    host memory (``cupyx.empty_pinned``), the copies that overlap kernels on a GPU;
     ``syncs``: calls that make the host wait for the device (``asnumpy``, ``.get()``,
     ``float()/int()/bool()/.item()/.tolist()`` of a device value, boolean-mask indexing and
     other data-dependent shapes, stream / device / event synchronize)."""
@@ -26,17 +28,20 @@ class Counters:
     launches: int = 0
     raw_launches: int = 0
     h2d_bytes: int = 0
+    h2d_pinned_bytes: int = 0
     d2h_bytes: int = 0
     syncs: int = 0
     kernels: Counter = field(default_factory=Counter)
 
     def reset(self) -> None:
         self.launches = self.raw_launches = self.h2d_bytes = self.d2h_bytes = self.syncs = 0
+        self.h2d_pinned_bytes = 0
         self.kernels = Counter()
 
     def snapshot(self) -> dict:
         return {"launches": self.launches, "raw_launches": self.raw_launches,
-                "h2d_bytes": self.h2d_bytes, "d2h_bytes": self.d2h_bytes, "syncs": self.syncs,
+                "h2d_bytes": self.h2d_bytes, "h2d_pinned_bytes": self.h2d_pinned_bytes,
+                "d2h_bytes": self.d2h_bytes, "syncs": self.syncs,
                 "kernels": dict(self.kernels)}
 
 
@@ -132,15 +137,23 @@ def count_launch(n: int = 1) -> None:
         counters.launches += n
 
 
-def count_sync(d2h_bytes: int = 0) -> None:
+def count_sync(d2h_bytes: int = 0, waits_current: bool = True) -> None:
+    """One synchronising call; by default it waits for the current stream (a read)."""
+    if waits_current:
+        from cupy import _order
+        from cupy.cuda import get_current_stream
+
+        _order.host_wait(get_current_stream().ptr)
     with _lock:
         counters.syncs += 1
         counters.d2h_bytes += d2h_bytes
 
 
-def count_h2d(nbytes: int) -> None:
+def count_h2d(nbytes: int, pinned: bool = False) -> None:
     with _lock:
         counters.h2d_bytes += nbytes
+        if pinned:
+            counters.h2d_pinned_bytes += nbytes
 
 
 def count_raw(name: str) -> None:

@@ -6,9 +6,10 @@ the synchronisations a caller asks for and time on the host clock.
 
 from __future__ import annotations
 
+import threading
 import time
 
-from cupy import _state
+from cupy import _order, _state
 from cupy.cuda import memory, runtime
 from cupy.cuda.memory import MemoryPool, PinnedMemoryPool
 from cupy.cuda.runtime import CUDARuntimeError
@@ -39,7 +40,8 @@ class Device:
 
     def synchronize(self) -> None:
         _state.check_device(self.id)
-        _state.count_sync()
+        _order.host_wait()
+        _state.count_sync(waits_current=False)
 
     @property
     def compute_capability(self) -> str:
@@ -68,22 +70,36 @@ class Device:
 
 
 class Stream:
+    """A CUDA stream: ``with stream:`` makes it current for this host thread (RawKernel
+    launches and ``ndarray.set`` without ``stream=`` go to the current stream). Ordering
+    between streams is checked by ``cupy._order``; ``non_blocking=True`` streams are not
+    ordered with the legacy default stream (``Stream.null``)."""
+
     null = None
 
     def __init__(self, null=False, non_blocking=False, ptr=None):
         self.device_id = _state.current_device()
         self.ptr = 0 if null else id(self)
+        self.non_blocking = bool(non_blocking)
+        self._previous: list = []
+        if not null:
+            _order.register(self.ptr, self.non_blocking)
 
     def synchronize(self) -> None:
-        _state.count_sync()
+        _order.host_wait(self.ptr)
+        _state.count_sync(waits_current=False)
 
     def use(self):
+        _current_stream.stream = self
         return self
 
     def __enter__(self):
+        self._previous.append(get_current_stream())
+        _current_stream.stream = self
         return self
 
     def __exit__(self, *exc):
+        _current_stream.stream = self._previous.pop()
         return False
 
     def record(self, event=None):
@@ -92,32 +108,46 @@ class Stream:
         return event
 
     def wait_event(self, event) -> None:
-        pass
+        if event._tag is not None:
+            _order.wait(self.ptr, event._tag)
 
     @property
     def done(self) -> bool:
+        _order.host_wait(self.ptr)
         return True
 
 
 Stream.null = Stream(null=True)
+_current_stream = threading.local()
 
 
 def get_current_stream(device_id=None) -> Stream:
-    return Stream.null
+    return getattr(_current_stream, "stream", Stream.null)
 
 
 class Event:
+    """``record()`` captures the work issued so far on a stream (the current one by
+    default); ``stream.wait_event(e)`` orders later work after it; ``synchronize()`` and
+    ``done`` wait for it on the host (the stand-in's work is always finished)."""
+
     def __init__(self, block=False, disable_timing=False, interprocess=False):
         self._time: float | None = None
+        self._tag: tuple[int, int] | None = None
 
     def record(self, stream=None) -> None:
+        stream = get_current_stream() if stream is None else stream
+        self._tag = _order.record(stream.ptr)
         self._time = time.perf_counter()
 
     def synchronize(self) -> None:
-        _state.count_sync()
+        if self._tag is not None:
+            _order.host_wait(*self._tag)
+        _state.count_sync(waits_current=False)
 
     @property
     def done(self) -> bool:
+        if self._tag is not None:
+            _order.host_wait(*self._tag)
         return True
 
 

@@ -21,6 +21,33 @@ def _forget(device: int, key: int) -> None:
         _live.get(device, {}).pop(key, None)
 
 
+_pinned_ranges: dict[int, tuple[int, int]] = {}  # id(buffer) -> [start, end) address
+
+
+def empty_pinned(shape, dtype=float, order="C"):
+    """``cupyx.empty_pinned``: a NumPy array in (fake) page-locked host memory."""
+    import numpy
+
+    buffer = numpy.empty(shape, dtype=dtype, order=order)
+    start = buffer.ctypes.data
+    with _lock:
+        _pinned_ranges[id(buffer)] = (start, start + buffer.nbytes)
+    weakref.finalize(buffer, _unpin, id(buffer))
+    return buffer
+
+
+def _unpin(key: int) -> None:
+    with _lock:
+        _pinned_ranges.pop(key, None)
+
+
+def is_pinned(a) -> bool:
+    """Whether all of ``a``'s data lies in one pinned allocation (CUDA tells by address)."""
+    start = a.ctypes.data
+    with _lock:
+        return any(lo <= start and start + a.nbytes <= hi for lo, hi in _pinned_ranges.values())
+
+
 def used_bytes(device: int) -> int:
     with _lock:
         return sum(_live.get(device, {}).values())

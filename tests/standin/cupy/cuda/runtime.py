@@ -39,7 +39,10 @@ def getDeviceProperties(device: int) -> dict:  # noqa: N802
 
 
 def deviceSynchronize() -> None:  # noqa: N802
-    _state.count_sync()
+    from cupy import _order
+
+    _order.host_wait()
+    _state.count_sync(waits_current=False)
 
 
 def runtimeGetVersion() -> int:  # noqa: N802
