@@ -10,7 +10,9 @@ that died or hangs makes the others raise :class:`CollectiveTimeout` (a Gputrain
 naming the collective) instead of waiting forever; the CLI then prints that one line and
 ends every rank with :func:`abort` (MPI_Abort). Host buffers (NumPy) travel over MPI;
 device buffers (CuPy) over NCCL, whose unique id rank 0 broadcasts over MPI, on the
-stream of the current device (the NCCL path needs real GPUs: nothing here can fake it).
+stream of the current device; :meth:`MPIComm.settle` waits for them under the deadline
+(tests run this path on the CuPy stand-in's ``cupy.cuda.nccl``, which moves the data over
+MPI).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ TIMEOUT_ENV = "GPUTRAIN_MPI_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
 _SIZE_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
 _LOCAL_RANK_VARS = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID")
+_LOCAL_SIZE_VARS = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS")
 
 _world: list = []  # the communicator, once made
 
@@ -44,22 +47,23 @@ class CollectiveTimeout(GputrainError):
     """A collective did not complete in time: another rank died or hangs."""
 
 
-def launched_size() -> int:
-    """How many ranks ``mpiexec`` started (1 when not launched by it)."""
-    for name in _SIZE_VARS:
+def _env_int(names, default: int) -> int:
+    """The first of the variables ``names`` that holds a number (``default``: none)."""
+    for name in names:
         value = os.environ.get(name, "")
         if value.isdigit():
             return int(value)
-    return 1
+    return default
+
+
+def launched_size() -> int:
+    """How many ranks ``mpiexec`` started (1 when not launched by it)."""
+    return _env_int(_SIZE_VARS, 1)
 
 
 def launched_rank() -> int:
     """This process's rank in the ``mpiexec`` launch (0 when not launched by it)."""
-    for name in ("OMPI_COMM_WORLD_RANK", "PMI_RANK"):
-        value = os.environ.get(name, "")
-        if value.isdigit():
-            return int(value)
-    return 0
+    return _env_int(("OMPI_COMM_WORLD_RANK", "PMI_RANK"), 0)
 
 
 def timeout_seconds() -> float:
@@ -112,8 +116,8 @@ class MPIComm(Solo):
     def __init__(self, comm, timeout: float):
         self.comm = comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        self.local_rank = next((int(os.environ[v]) for v in _LOCAL_RANK_VARS
-                                if os.environ.get(v, "").isdigit()), 0)
+        self.local_rank = _env_int(_LOCAL_RANK_VARS, 0)  # on this node
+        self.local_size = _env_int(_LOCAL_SIZE_VARS, 1)
         self.timeout = timeout
         self._nccl = None
         self._pending = []  # (cupy event, what) of queued NCCL collectives
@@ -163,7 +167,12 @@ class MPIComm(Solo):
     def device(self, device: Device) -> Device:
         if not device.is_gpu:
             return device
-        return Device("gpu", (device.id + self.local_rank) % max(1, gpu_count()))
+        count = gpu_count()
+        if self.local_size > count:  # NCCL refuses two ranks on one GPU
+            raise GputrainError(f"{self.local_size} ranks on this node but {count} GPU"
+                                f"{'' if count == 1 else 's'}: each rank needs its own "
+                                "(start at most as many ranks per node as it has GPUs)")
+        return Device("gpu", (device.id + self.local_rank) % count)
 
     def _nccl_comm(self):
         if self._nccl is None:
@@ -194,7 +203,8 @@ class MPIComm(Solo):
                 self._nccl.abort()
                 raise CollectiveTimeout(
                     "an NCCL allreduce did not complete in "
-                    f"{self.timeout:g} s: another rank died or hangs")
+                    f"{self.timeout:g} s: another rank died or hangs ({TIMEOUT_ENV} sets "
+                    "the limit)")
             time.sleep(0.001)
 
 

@@ -13,7 +13,8 @@ epoch (whole slices), one block per chunk; subsampling, windows and negatives ar
 the device from a counter-based generator (:mod:`gputrain.w2v.sampling`), and the learning
 rate comes from each centre's global word position. The loss and pair count accumulate on
 the device and are read once per launch (the launch's only synchronisation): divergence is
-checked then, and ``monitor.boundary()`` (progress, checkpoints, stop) runs between launches.
+checked then, and ``monitor.boundary()`` (progress, checkpoints, stop; under ``mpiexec`` the
+ranks' merges, so a launch then covers one round at most) runs between launches.
 
 Launches cover fixed groups of slices (``LAUNCH_WORDS // slice_words`` of them, fewer when
 ``--checkpoint-every`` asks for more frequent checkpoints), so a run resumed from a
@@ -100,7 +101,7 @@ class DeviceEngine:
 
     def run(self, state: SharedState, corpus, plan: Plan, monitor) -> bool:
         launcher = Launcher(self.device, corpus, plan, state.w_in.shape[1],
-                            monitor.checkpoint_every)
+                            monitor.checkpoint_every, monitor.launch_slices)
         for epoch in range(plan.epochs):
             todo = list(_launches(state, plan, epoch, launcher.per_launch))
             for i, (first, last) in enumerate(todo):
@@ -127,7 +128,8 @@ class Launcher:
     it added (the launch's only synchronisation); :meth:`train` does both. On the CPU
     :meth:`train` runs the twin."""
 
-    def __init__(self, device: Device, corpus, plan: Plan, dim: int, checkpoint_every: int = 0):
+    def __init__(self, device: Device, corpus, plan: Plan, dim: int, checkpoint_every: int = 0,
+                 launch_slices: int = 0):
         self.device, self.corpus, self.plan = device, corpus, plan
         counts = corpus.vocab.counts
         self.starts = chunk_starts(corpus.ends, plan.n_ids, plan.slice_words)
@@ -144,6 +146,8 @@ class Launcher:
             words = min(words, checkpoint_every)
         # the twin, ~1000x slower than a GPU, launches one slice at a time (progress)
         self.per_launch = max(1, words // plan.slice_words) if device.is_gpu else 1
+        if launch_slices > 0:  # under mpiexec: the ranks merge between launches
+            self.per_launch = min(self.per_launch, launch_slices)
         self.streamed = None
         if device.is_gpu and not self.resident:
             capacity = min(plan.n_ids, self.per_launch * plan.slice_words)

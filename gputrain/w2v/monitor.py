@@ -61,6 +61,7 @@ class Monitor:
         self.report = report
         self.stop = stop
         self.checkpoint_every = int(checkpoint_every or 0)
+        self.launch_slices = 0  # slices one device launch may train at most (0: any)
         self.base_loss = resumed.loss if resumed else 0.0
         self.base_pairs = resumed.pairs if resumed else 0.0
         self.history = [tuple(r) for r in resumed.history] if resumed else []

@@ -48,6 +48,7 @@ class RankSync:
         self.base = (state.base_words, monitor.base_loss, monitor.base_pairs)  # resumed
         every = merge_words(sync_words, plan.n_ids, comm.size)
         self.per_round = max(1, every // plan.slice_words)
+        self.launch_slices = self.per_round  # a device launch ends by the round's merge
         self.hot = min(hot_rows, state.w_in.shape[0])
         n = plan.n_slices
         self.mine = plan.shard(comm.rank, comm.size)
@@ -150,9 +151,9 @@ class RankSync:
         xp = get_array_module(s.w_in)
         deltas = [(table[r] - snap[r]).ravel() for table, snap, r in pairs]
         bucket = self.comm.allreduce_sum(xp.concatenate(deltas))
+        self.comm.settle()  # a device merge: wait for it here, under the deadline
         at = 0
         for (table, snap, r), delta in zip(pairs, deltas, strict=True):
             snap[r] += bucket[at:at + delta.size].reshape(snap[r].shape)
             table[r] = snap[r]
             at += delta.size
-        self.comm.settle()  # a device merge: wait for it here, under the deadline

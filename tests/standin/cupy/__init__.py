@@ -31,9 +31,10 @@ synchronize). ``counters.reset()``, ``counters.snapshot()`` (a dict), or
 
 Not faithful (only a real GPU shows these): speed, asynchrony (work is done when a call
 returns), concurrency between blocks of a kernel (they run one after another), memory
-limits, driver and NVRTC behaviour. Random streams differ from CuPy's (and, on purpose,
-from NumPy's). A fake NCCL (``cupy.cuda.nccl``) would go next to ``cuda/runtime.py``,
-with one rank per fake device.
+limits, driver and NVRTC behaviour (asynchrony, except NCCL collectives: queued until the
+other ranks take part). Random streams differ from CuPy's (and, on purpose,
+from NumPy's). ``cupy.cuda.nccl`` is a test double between the ranks of one ``mpiexec``
+launch (one rank per fake device; the data moves over MPI): see ``cuda/nccl.py``.
 """
 
 from __future__ import annotations

@@ -119,8 +119,20 @@ class ndarray:  # noqa: N801 (CuPy's name)
     """``cupy.ndarray`` stand-in. ``cupy.ndarray(shape, dtype)`` allocates on the current
     device (uninitialised: floats are NaN, so a kernel that reads before writing shows)."""
 
-    __slots__ = ("_a", "_dev", "__weakref__")
+    __slots__ = ("_data", "_dev", "__weakref__")
     __array_priority__ = 100.0
+
+    @property
+    def _a(self) -> numpy.ndarray:
+        """The data, once queued collectives have landed (a stream orders them before any
+        later work: ``_state.drain``)."""
+        if _state.queued:
+            _state.drain()
+        return self._data
+
+    @_a.setter
+    def _a(self, a: numpy.ndarray) -> None:
+        self._data = a
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
         if memptr is not None or strides is not None:

@@ -132,6 +132,16 @@ def check_device(device_id: int) -> None:
         raise CUDARuntimeError(101, "cudaErrorInvalidDevice: invalid device ordinal")
 
 
+queued: list = []  # collectives in flight (cupy.cuda.nccl), oldest first
+
+
+def drain() -> None:
+    """Complete every queued collective (waiting for the other ranks): what a stream does
+    before it runs later work. Device data is read through here (``ndarray._a``)."""
+    while queued:
+        queued[0].wait()
+
+
 def count_launch(n: int = 1) -> None:
     with _lock:
         counters.launches += n

@@ -1,7 +1,10 @@
 """``cupy.cuda`` stand-in: devices with a current-device context, streams and events.
 
-Work is done when an op returns (there is no queue), so streams and events only count
-the synchronisations a caller asks for and time on the host clock.
+Work is done when an op returns, except the collectives of ``cupy.cuda.nccl``, which
+stay queued until the other ranks take part: an event recorded after one is ``done``
+once it has landed, synchronising waits for it, and any later read of device data waits
+for it first (as a stream would run it before later work). Otherwise streams and events
+only count the synchronisations a caller asks for and time on the host clock.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ import threading
 import time
 
 from cupy import _order, _state
-from cupy.cuda import memory, runtime
+from cupy.cuda import memory, nccl, runtime
 from cupy.cuda.memory import MemoryPool, PinnedMemoryPool
 from cupy.cuda.runtime import CUDARuntimeError
 
 __all__ = ["CUDARuntimeError", "Device", "Event", "MemoryPool", "PinnedMemoryPool", "Stream",
-           "get_current_stream", "get_elapsed_time", "is_available", "memory", "runtime"]
+           "get_current_stream", "get_elapsed_time", "is_available", "memory", "nccl",
+           "runtime"]
 
 
 class Device:
@@ -40,6 +44,7 @@ class Device:
 
     def synchronize(self) -> None:
         _state.check_device(self.id)
+        _state.drain()
         _order.host_wait()
         _state.count_sync(waits_current=False)
 
@@ -86,6 +91,7 @@ class Stream:
             _order.register(self.ptr, self.non_blocking)
 
     def synchronize(self) -> None:
+        _state.drain()
         _order.host_wait(self.ptr)
         _state.count_sync(waits_current=False)
 
@@ -114,7 +120,7 @@ class Stream:
     @property
     def done(self) -> bool:
         _order.host_wait(self.ptr)
-        return True
+        return not _state.queued
 
 
 Stream.null = Stream(null=True)
@@ -133,22 +139,28 @@ class Event:
     def __init__(self, block=False, disable_timing=False, interprocess=False):
         self._time: float | None = None
         self._tag: tuple[int, int] | None = None
+        self._after: list = []  # the queued collectives recorded before this event
 
     def record(self, stream=None) -> None:
         stream = get_current_stream() if stream is None else stream
         self._tag = _order.record(stream.ptr)
         self._time = time.perf_counter()
+        self._after = list(_state.queued)
 
     def synchronize(self) -> None:
+        for work in self._after:
+            work.wait()
         if self._tag is not None:
             _order.host_wait(*self._tag)
         _state.count_sync(waits_current=False)
 
     @property
     def done(self) -> bool:
+        """Polls: every collective queued before the record has landed (never waits for
+        one)."""
         if self._tag is not None:
             _order.host_wait(*self._tag)
-        return True
+        return all(work.test() for work in self._after)
 
 
 def get_elapsed_time(start: Event, end: Event) -> float:

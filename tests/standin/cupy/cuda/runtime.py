@@ -41,6 +41,7 @@ def getDeviceProperties(device: int) -> dict:  # noqa: N802
 def deviceSynchronize() -> None:  # noqa: N802
     from cupy import _order
 
+    _state.drain()
     _order.host_wait()
     _state.count_sync(waits_current=False)
 
