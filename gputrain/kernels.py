@@ -189,40 +189,52 @@ def softmax_xent_forward(logits, labels):
     return loss, probs
 
 
-def softmax_xent_forward_reduced(logits, labels, scale: float):
-    """``(total (), probs (N, C))``: ``total`` is ``scale`` times the sum of the rows'
-    losses (``scale`` 1/N: the mean), summed in row order by one block (deterministic)."""
+def softmax_xent_forward_reduced(logits, labels, scale: float, bias=None, tally=None):
+    """``(total (), probs (N, C))`` of softmax(``logits`` + ``bias``): ``total`` is
+    ``scale`` times the sum of the rows' losses (``scale`` 1/N: the mean), summed in row
+    order by one block (deterministic). ``bias`` (C,) or None; ``tally``: a float64 (2,)
+    array the kernel adds the rows' loss sum and correct count (argmax == label) to, or
+    None (a scratch one is used: the kernel always writes one)."""
     op = "softmax_xent_forward_reduced"
     _check(op, "logits", logits, numpy.float32, ndim=2)
     _same_shape(op, "labels", _check(op, "labels", labels, numpy.int32, ndim=1), logits.shape[:1])
     rows, classes = logits.shape
     xp = _xp(logits)
+    if bias is None:
+        bias = xp.zeros(classes, dtype=numpy.float32)
+    _same_shape(op, "bias", _check(op, "bias", bias, numpy.float32, ndim=1), (classes,))
+    if tally is None:
+        tally = xp.zeros(2, dtype=numpy.float64)
+    _same_shape(op, "tally", _check(op, "tally", tally, numpy.float64, ndim=1), (2,))
     total = xp.empty((), dtype=numpy.float32)
     probs = xp.empty_like(logits)
     _function("losses.cu", op, logits)(
         (1,), (_row_block(max(classes, 1)),),
-        (logits, labels, total, probs, numpy.int32(rows), numpy.int32(classes),
+        (logits, bias, labels, total, probs, tally, numpy.int32(rows), numpy.int32(classes),
          numpy.float32(scale)),
     )
     return total, probs
 
 
 def softmax_xent_backward(probs, labels, gy, scale: float = 1.0):
-    """``(probs - onehot(labels)) * gy[:, None] * scale`` (``gy`` (N,) or one value); a row
-    with a bad label becomes NaN."""
+    """``(gx, gb)``: ``gx = (probs - onehot(labels)) * gy[:, None] * scale`` (``gy`` (N,)
+    or one value; a row with a bad label becomes NaN) and ``gb`` its column sums (the
+    gradient of a bias added to the logits), in one launch."""
     op = "softmax_xent_backward"
     _check(op, "probs", probs, numpy.float32, ndim=2)
     _same_shape(op, "labels", _check(op, "labels", labels, numpy.int32, ndim=1), probs.shape[:1])
     step = _gy_step(op, gy, probs.shape[:1])
     rows, classes = probs.shape
-    gx = _xp(probs).empty_like(probs)
-    if probs.size:
+    xp = _xp(probs)
+    gx = xp.empty_like(probs)
+    gb = xp.empty(classes, dtype=numpy.float32)
+    if classes:
         _function("losses.cu", op, probs)(
-            (_grid(probs.size),), (BLOCK,),
-            (probs, labels, gy, gx, numpy.int32(rows), numpy.int32(classes), step,
+            (math.ceil(classes / 32),), (32, 8),
+            (probs, labels, gy, gx, gb, numpy.int32(rows), numpy.int32(classes), step,
              numpy.float32(scale)),
         )
-    return gx
+    return gx, gb
 
 
 # -- sparse row updates (kernels/sparse_rows.cu) ----------------------------------------

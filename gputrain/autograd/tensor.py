@@ -214,7 +214,7 @@ class Tensor:
         if grad is None:
             if self.data.size != 1:
                 raise ValueError("backward() without a gradient needs a scalar tensor")
-            grad = self.xp.ones_like(self.data)
+            grad = _seed(self.data)
         else:
             grad = self.xp.asarray(grad.data if isinstance(grad, Tensor) else grad,
                                    dtype=self.dtype)
@@ -249,6 +249,26 @@ class Tensor:
                 fn.release()
 
     # Operator overloads are attached by gputrain.autograd.ops (one op, one place).
+
+
+_seeds: dict = {}
+
+
+def _seed(data):
+    """The gradient of a scalar with respect to itself: a ones array like ``data``, one
+    per (device, dtype, shape), made once and reused (on a GPU a fresh one would cost a
+    launch every step). Shared, so never written: ops read their upstream gradient, sums
+    make new arrays, and a leaf gets a copy of it (``_owned``); a NumPy seed is read-only
+    to keep it so."""
+    gpu = not isinstance(data, numpy.ndarray)
+    key = (type(data), int(data.device.id) if gpu else -1, data.dtype, data.shape)
+    seed = _seeds.get(key)
+    if seed is None:
+        seed = array_module(data).ones_like(data)
+        if not gpu:
+            seed.flags.writeable = False
+        _seeds[key] = seed
+    return seed
 
 
 def _owned(g, given: set):

@@ -7,6 +7,10 @@
 - ``regress``: one output, mean squared error on the standardised target.
 
 Every method takes device arrays or tensors and makes no synchronising call.
+``train_loss(h, last, y, tally)`` is the training step's loss of ``last(h)`` (``last`` the
+network's final Linear, ``h`` its input); it adds the batch's loss sum and correct count
+to ``tally`` (float64 (2,), on the device) for the loop to read when it reports. The
+softmax head folds ``last``'s bias and the tallies into its fused loss kernels.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ class SoftmaxHead:
     @staticmethod
     def loss(out: Tensor, y, reduction: str = "mean") -> Tensor:
         return ops.softmax_cross_entropy(out, y, reduction=reduction)
+
+    @staticmethod
+    def train_loss(h: Tensor, last, y, tally) -> Tensor:
+        return ops.softmax_cross_entropy(ops.matmul(h, last.weight), y, bias=last.bias,
+                                         tally=tally)
 
     @staticmethod
     def predicted(out):
@@ -49,6 +58,13 @@ class SigmoidHead:
         return ops.sigmoid_bce_with_logits(out, target, reduction=reduction)
 
     @staticmethod
+    def train_loss(h: Tensor, last, y, tally) -> Tensor:
+        out = last(h)
+        loss = SigmoidHead.loss(out, y)
+        _tally(tally, loss.data, len(y), (SigmoidHead.predicted(out.data) == y).sum())
+        return loss
+
+    @staticmethod
     def predicted(out):
         return (out[:, 0] > 0).astype(array_module(out).int32)
 
@@ -69,6 +85,18 @@ class RegressionHead:
     @staticmethod
     def loss(out: Tensor, y, reduction: str = "mean") -> Tensor:
         return ops.mse(out, y, reduction=reduction)
+
+    @staticmethod
+    def train_loss(h: Tensor, last, y, tally) -> Tensor:
+        loss = RegressionHead.loss(last(h), y)
+        _tally(tally, loss.data, len(y), None)
+        return loss
+
+
+def _tally(tally, mean_loss, rows: int, hits) -> None:
+    tally[0] += mean_loss * rows
+    if hits is not None:
+        tally[1] += hits
 
 
 def make_head(task: str, output: str = "softmax"):

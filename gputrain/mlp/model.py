@@ -84,3 +84,10 @@ def build_network(n_in: int, n_classes: int, config, device: Device) -> nn.Seque
 def dropout_layers(network: nn.Module) -> list[nn.Dropout]:
     return [m for m in network.modules() if isinstance(m, nn.Dropout)]
 
+
+
+def train_loss(network: nn.Sequential, head, x, y, tally):
+    """The mean loss of the training batch ``x``, ``y``: the network's last Linear runs
+    inside the head's loss (the softmax head folds its bias into the fused loss kernels),
+    which adds the batch's loss sum and correct count to ``tally`` on the device."""
+    return head.train_loss(network.head_input(x), network[-1], y, tally)

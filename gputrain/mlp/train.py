@@ -9,6 +9,11 @@ moments, shuffling and dropout masks as an uninterrupted run (on a GPU, a run st
 the middle of an epoch re-seeds dropout for the rest of that epoch, because CuPy's
 generator state cannot be saved).
 
+On a GPU a step makes no synchronising call: the epoch's shuffled rows are gathered once
+(a batch is a slice), and the batches' loss sum and correct count are added up on the
+device (by the softmax loss kernel itself) and read only to report (every
+:data:`POSTFIX_EVERY` batches), to checkpoint and at the epoch's end.
+
 ``--epochs`` is a cap: training stops once the monitored loss (the validation loss, or the
 training loss without a validation split) has not improved by more than ``--tol`` for
 ``--patience`` epochs in a row (scikit-learn's ``tol`` / ``n_iter_no_change``). The saved
@@ -35,7 +40,7 @@ import numpy as np
 
 from gputrain import distributed
 from gputrain.autograd import Tensor
-from gputrain.backend import Device
+from gputrain.backend import Device, to_cpu
 from gputrain.errors import GputrainError
 from gputrain.events import EventLog
 from gputrain.mlp import checkpoint as ckpt
@@ -45,7 +50,7 @@ from gputrain.mlp.data import Table, check_data_file
 from gputrain.mlp.dataparallel import GradientBucket
 from gputrain.mlp.evaluate import evaluate_file, score
 from gputrain.mlp.heads import make_head
-from gputrain.mlp.model import build_network, dropout_layers
+from gputrain.mlp.model import build_network, dropout_layers, train_loss
 from gputrain.mlp.prepared import PreparedData, prepare_data
 from gputrain.optim import make_optimizer, make_schedule
 from gputrain.stopping import GracefulStop
@@ -245,58 +250,62 @@ class _Loop:
             dropout_rng = d.device.rng(epoch_seed(c.seed, s.epoch, s.batch, self.comm.rank))
         for layer in dropout_layers(self.net):
             layer.rng = dropout_rng
-        loss_sum = xp.asarray(s.loss_sum, dtype=xp.float64)
-        correct = xp.asarray(s.correct, dtype=xp.int64)
+        # one gather per epoch: a batch is then a slice of xs, ys (no launch of its own)
+        rows = order if d.train_rows is None else d.train_rows[order]
+        xs, ys = d.features[rows], d.targets[rows]
+        del rows, order
+        tally = xp.zeros(2, dtype=xp.float64)  # loss sum, correct count of this session's steps
         seen = s.seen
         bar.set_description(f"epoch {s.epoch + 1}/{c.epochs}")
         head = make_head(c.task, c.output)
         self.net.train()
         for b in range(s.batch, self.batches):
-            picked = order[b * c.batch_size:(b + 1) * c.batch_size]
-            loss_sum, correct = self._step(picked, head, loss_sum, correct)
-            seen += len(picked)
+            batch = slice(b * c.batch_size, min((b + 1) * c.batch_size, d.n_train))
+            self._step(xs, ys, batch, head, tally)
+            seen += batch.stop - batch.start
             bar.update(1)
             if self._stop_agreed(b):
-                s.batch, s.loss_sum, s.correct, s.seen = b + 1, float(loss_sum), int(correct), seen
+                s.loss_sum, s.correct = self._tallies(tally)
+                s.batch, s.seen = b + 1, seen
                 s.rng = rng.bit_generator.state if isinstance(rng, np.random.Generator) else None
                 self._save_checkpoint()
                 self.comm.barrier("the wait for rank 0's checkpoint")  # then all may exit
                 return True
             if (b + 1) % POSTFIX_EVERY == 0:
-                self.comm.settle()
-                self._report(bar, b + 1, float(loss_sum) / seen, int(correct) / seen)
-        train = self._train_metrics(float(loss_sum) / seen, int(correct) / seen)
+                loss_sum, correct = self._tallies(tally)
+                self._report(bar, b + 1, loss_sum / seen, correct / seen)
+        loss_sum, correct = self._tallies(tally)
+        train = self._train_metrics(loss_sum / seen, correct / seen)
         self._end_epoch(train, time.perf_counter() - started,
                         time.process_time() - cpu_started)
         finished = s.epoch >= c.epochs or s.early_stopped
         return self._stop_agreed(None) and not finished
 
-    def _step(self, picked, head, loss_sum, correct):
-        """One optimizer step on the batch ``picked``; returns the updated tallies."""
-        d = self.d
+    def _step(self, xs, ys, batch: slice, head, tally) -> None:
+        """One optimizer step on the rows ``batch`` of the epoch's ``xs``, ``ys``; the head's
+        loss adds their loss sum and correct count to ``tally`` (on the device: no sync)."""
         if self.comm.size == 1:
-            rows = picked if d.train_rows is None else d.train_rows[picked]
-            out, y = self.net(Tensor(d.features[rows])), d.targets[rows]
-            loss = head.loss(out, y)
+            loss = train_loss(self.net, head, Tensor(xs[batch]), ys[batch], tally)
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
-            if head.classify:
-                correct += (head.predicted(out.data) == y).sum()
-            return loss_sum + loss.data * len(rows), correct
-        mine = self.bucket.shard(picked)
+            return
+        mine = self.bucket.shard(batch)
         self.opt.zero_grad()
-        loss_value = hits = None
-        if len(mine):
-            rows = mine if d.train_rows is None else d.train_rows[mine]
-            out, y = self.net(Tensor(d.features[rows])), d.targets[rows]
-            loss = head.loss(out, y)
-            loss.backward()
-            loss_value = loss.data
-            hits = (head.predicted(out.data) == y).sum() if head.classify else None
-        batch_loss, batch_correct = self.bucket.reduce(len(picked), len(mine), loss_value, hits)
+        if mine.stop > mine.start:
+            train_loss(self.net, head, Tensor(xs[mine]), ys[mine], tally).backward()
+        self.bucket.reduce(batch.stop - batch.start, mine.stop - mine.start)
         self.opt.step()
-        return loss_sum + batch_loss, correct + batch_correct.astype(correct.dtype)
+
+    def _tallies(self, tally) -> tuple[float, int]:
+        """The epoch's loss sum and correct count so far: the part saved before a resume
+        plus what this session's steps added to ``tally`` (summed over the ranks). Reads
+        the device: called when reporting, stopping and at the epoch's end."""
+        if self.comm.size > 1:
+            tally = self.comm.allreduce_sum(tally.copy())
+            self.comm.settle()
+        loss_sum, correct = (float(v) for v in to_cpu(tally))
+        return self.s.loss_sum + loss_sum, self.s.correct + int(correct)
 
     def _stop_agreed(self, batch: int | None) -> bool:
         """Whether to stop now: this process's request alone, or with ranks the request of

@@ -162,7 +162,15 @@ class Sequential(Module):
         return list(self.children())[index]
 
     def forward(self, x):
-        layers = list(self.children())
+        return self._run(x, list(self.children()))
+
+    def head_input(self, x):
+        """What the last layer receives: every layer before it, run as ``forward`` runs
+        them (a trainer may run the last one fused with its loss)."""
+        return self._run(x, list(self.children())[:-1])
+
+    @staticmethod
+    def _run(x, layers: list[Module]):
         i = 0
         while i < len(layers):
             # a layer may run itself and the next one as one fused op (Linear + ReLU)

@@ -103,6 +103,19 @@ def test_leaf_gradients_are_owned_not_shared():
     np.testing.assert_allclose(w.grad, 2.0)
 
 
+def test_the_shared_backward_seed_is_never_handed_out_or_written():
+    """A scalar's seed gradient is made once and reused (one launch less per GPU step):
+    a leaf gets its own writable copy, and optimizers' in-place updates cannot reach it."""
+    for _ in range(2):
+        x = Tensor(np.float32(3.0), requires_grad=True)
+        x.backward()  # the loss is the leaf itself: its .grad must not be the seed
+        assert x.grad.flags.writeable and x.grad == 1
+        x.grad *= 5  # an in-place optimizer update
+        w = Tensor(np.ones(3, np.float32), requires_grad=True)
+        ops.sum(w * 2.0).backward()
+        np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
 def test_float32_stays_float32_with_python_scalars():
     x = Tensor(np.ones((2, 2), dtype=np.float32), requires_grad=True)
     y = ((x * 0.5 + 1.5) / 3.0 - 2 * x) ** 2

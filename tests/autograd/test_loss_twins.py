@@ -57,9 +57,10 @@ def test_softmax_xent_matches_definition():
     np.testing.assert_allclose(loss, -np.log(p[np.arange(6), labels]), rtol=1e-12)
     gy = rng.standard_normal(6)
     onehot = np.eye(5)[labels]
-    np.testing.assert_allclose(softmax_xent_backward(probs, labels, gy),
-                               (p - onehot) * gy[:, None], rtol=1e-12)
-    assert softmax_xent_backward(probs, labels, gy) is not probs  # probs not overwritten
+    gx, gb = softmax_xent_backward(probs, labels, gy)
+    np.testing.assert_allclose(gx, (p - onehot) * gy[:, None], rtol=1e-12)
+    np.testing.assert_allclose(gb, ((p - onehot) * gy[:, None]).sum(axis=0), rtol=1e-12)
+    assert gx is not probs  # probs not overwritten
 
 
 def test_softmax_xent_huge_logits_stay_finite():
@@ -82,6 +83,23 @@ def test_softmax_cross_entropy_op_mean_and_errors():
         ops.softmax_cross_entropy(logits, np.array([-1, 1]))
     with pytest.raises(ValueError, match="reduction"):
         ops.softmax_cross_entropy(logits, [0, 1], reduction="avg")
+
+
+def test_softmax_cross_entropy_adds_loss_sum_and_correct_count_to_a_tally():
+    logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 1.0, 0.0]], np.float32)
+    bias = np.array([0.0, 0.0, 0.5], np.float32)
+    labels = np.array([0, 2, 0])  # right, wrong, right (a tie goes to the first index)
+    tally = np.array([1.0, 4.0])
+    loss = ops.softmax_cross_entropy(logits, labels, bias=bias, tally=tally)
+    rows = ops.softmax_cross_entropy(logits + bias, labels, reduction="none").data
+    np.testing.assert_allclose(tally, [1.0 + rows.astype(np.float64).sum(), 4.0 + 2])
+    assert loss.item() == pytest.approx(rows.mean())
+    for bad in (dict(reduction="none", tally=tally), dict(tally=np.zeros(2, np.float32)),
+                dict(tally=np.zeros(3))):
+        with pytest.raises(ValueError, match="tally"):
+            ops.softmax_cross_entropy(logits, labels, **bad)
+    with pytest.raises(ValueError, match="bias"):
+        ops.softmax_cross_entropy(logits, labels, bias=np.zeros(2, np.float32))
 
 
 def test_mse_value():

@@ -187,6 +187,18 @@ def test_softmax_cross_entropy(reduction):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_softmax_cross_entropy_with_a_folded_bias(reduction):
+    """The loss of logits + bias (the head's bias inside the fused loss): gradients for
+    both, and the same loss as adding the bias first."""
+    logits, bias = rand(5, 4), rand(4)
+    labels = np.array([0, 3, 1, 1, 2])
+    fn = lambda t, b: ops.softmax_cross_entropy(t, labels, reduction, bias=b)  # noqa: E731
+    assert gradcheck(fn, [logits, bias]) < 1e-6
+    np.testing.assert_allclose(fn(logits, bias).data, ops.softmax_cross_entropy(
+        logits + bias, labels, reduction).data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_sigmoid_bce(reduction):
     x = rand(4, 3, low=-5, high=5)
     t = RNG.uniform(0, 1, size=(4, 3))

@@ -48,14 +48,18 @@ def test_softmax_xent_matches_twin(kernels, xp, rows, classes):
     want_loss, want_probs = twin_losses.softmax_xent_forward(logits, labels)
     close(loss, want_loss)
     close(probs, want_probs)
-    gx = kernels.softmax_xent_backward(probs, xp.asarray(labels), xp.asarray(gy))
-    close(gx, twin_losses.softmax_xent_backward(want_probs, labels, gy))
+    gx, gb = kernels.softmax_xent_backward(probs, xp.asarray(labels), xp.asarray(gy))
+    want_gx, want_gb = twin_losses.softmax_xent_backward(want_probs, labels, gy)
+    close(gx, want_gx)
+    close(gb, want_gb)
+    close(want_gb, want_gx.sum(axis=0))
 
 
 @pytest.mark.parametrize("rows,classes", [(1, 3), (130, 10), (7, 300)])
 def test_softmax_xent_reduced_and_scaled_gradient_match_twin(kernels, xp, rows, classes):
     """The mean inside the forward kernel (rows summed in order by one block) and the
-    backward's one upstream value times 1/N, as the loss op uses them."""
+    backward's one upstream value times 1/N, as the loss op uses them; without a bias and
+    tally the kernel is the plain loss of the logits."""
     rng = np.random.default_rng(rows)
     logits = (rng.normal(size=(rows, classes)) * 10).astype(np.float32)
     labels = rng.integers(0, classes, rows).astype(np.int32)
@@ -67,11 +71,45 @@ def test_softmax_xent_reduced_and_scaled_gradient_match_twin(kernels, xp, rows, 
     close(probs, want_probs)
     close(want_total, twin_losses.softmax_xent_forward(logits, labels)[0].mean())
     gy = np.asarray(0.5, np.float32)
-    gx = kernels.softmax_xent_backward(probs, xp.asarray(labels), xp.asarray(gy), 1 / rows)
-    want = twin_losses.softmax_xent_backward(want_probs, labels, gy, 1 / rows)
+    gx, gb = kernels.softmax_xent_backward(probs, xp.asarray(labels), xp.asarray(gy), 1 / rows)
+    want, want_gb = twin_losses.softmax_xent_backward(want_probs, labels, gy, 1 / rows)
     close(gx, want)
+    close(gb, want_gb)
     close(want, twin_losses.softmax_xent_backward(
-        want_probs, labels, np.full(rows, 0.5 / rows, np.float32)))
+        want_probs, labels, np.full(rows, 0.5 / rows, np.float32))[0])
+
+
+@pytest.mark.parametrize("rows,classes", [(1, 3), (130, 10), (9, 300)])
+def test_softmax_xent_reduced_with_bias_and_tally_matches_twin(kernels, xp, rows, classes):
+    """The head's bias added inside the kernel (the loss of logits + bias) and the loop's
+    tallies: the rows' loss sum (float64, row order) and correct count (argmax == label,
+    ties to the first index) added to what the tally held."""
+    rng = np.random.default_rng(classes)
+    # halves of small integers: exact sums, so rows have ties (argmax: the first index)
+    logits = (rng.integers(-4, 5, size=(rows, classes)) / 2).astype(np.float32)
+    bias = (rng.integers(-2, 3, size=classes) / 2).astype(np.float32)
+    labels = rng.integers(0, classes, rows).astype(np.int32)
+    labels[: rows // 2] = (logits + bias)[: rows // 2].argmax(axis=1)  # some right, some wrong
+    start = np.array([1.5, 7.0])
+    tally = xp.asarray(start.copy())
+    total, probs = kernels.softmax_xent_forward_reduced(
+        xp.asarray(logits), xp.asarray(labels), 1 / rows, xp.asarray(bias), tally)
+    want_tally = start.copy()
+    want_total, want_probs = twin_losses.softmax_xent_forward_reduced(
+        logits, labels, 1 / rows, bias, want_tally)
+    close(total, want_total)
+    close(probs, want_probs)
+    plain_total, plain_probs = twin_losses.softmax_xent_forward_reduced(
+        logits + bias, labels, 1 / rows)
+    close(want_total, plain_total)
+    close(want_probs, plain_probs)
+    row_loss = twin_losses.softmax_xent_forward(logits + bias, labels)[0]
+    hits = int(((logits + bias).argmax(axis=1) == labels).sum())
+    assert want_tally[1] == start[1] + hits and to_cpu(tally)[1] == want_tally[1]
+    assert hits >= rows // 2
+    np.testing.assert_allclose(want_tally[0], start[0] + row_loss.astype(np.float64).sum(),
+                               rtol=1e-12)
+    close(to_cpu(tally)[0], want_tally[0], rtol=1e-6)  # float32 row losses, summed alike
 
 
 def test_sigmoid_bce_backward_of_one_upstream_value_matches_twin(kernels, xp):
@@ -90,7 +128,7 @@ def test_softmax_xent_bad_label_gives_nan_row_not_garbage(kernels, xp):
     labels = xp.asarray(np.array([0, 4, -1], np.int32))
     loss, probs = kernels.softmax_xent_forward(logits, labels)
     assert np.isfinite(to_cpu(loss)[0]) and np.isnan(to_cpu(loss)[1:]).all()
-    gx = to_cpu(kernels.softmax_xent_backward(probs, labels, xp.ones(3, dtype=np.float32)))
+    gx = to_cpu(kernels.softmax_xent_backward(probs, labels, xp.ones(3, dtype=np.float32))[0])
     assert np.isfinite(gx[0]).all() and np.isnan(gx[1:]).all()
 
 

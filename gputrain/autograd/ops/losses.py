@@ -65,26 +65,34 @@ def softmax_xent_forward(logits, labels):
     return loss, probs
 
 
-def softmax_xent_forward_reduced(logits, labels, scale: float):
-    """``(total, probs)``: ``scale`` times the sum of the per-row cross-entropies (a 0-d
-    array; ``scale`` 1/N gives the mean), summed in row order as the kernel does."""
-    if _use_kernel(logits):
-        return _kernels().softmax_xent_forward_reduced(logits, labels, scale)
-    loss, probs = softmax_xent_forward(logits, labels)
+def softmax_xent_forward_reduced(logits, labels, scale: float, bias=None, tally=None):
+    """``(total, probs)`` of softmax(``logits`` + ``bias``): ``scale`` times the sum of the
+    per-row cross-entropies (a 0-d array; ``scale`` 1/N gives the mean), summed in row
+    order as the kernel does. ``tally`` (float64 (2,), or None): the rows' loss sum (in
+    float64, row order) and their count of argmax == label are added to it in place."""
+    if _use_kernel(logits) and (bias is None or bias.dtype == numpy.float32):
+        return _kernels().softmax_xent_forward_reduced(logits, labels, scale, bias, tally)
+    z = logits if bias is None else logits + bias
+    loss, probs = softmax_xent_forward(z, labels)
     xp = _xp(loss)
     total = xp.cumsum(loss)[-1] if len(loss) else loss.sum()  # in row order
+    if tally is not None:
+        # the kernel's argmax skips NaNs (fmaxf); a NaN row's loss is NaN either way
+        tally[0] += xp.cumsum(loss, dtype=xp.float64)[-1] if len(loss) else 0.0
+        tally[1] += (z.argmax(axis=1) == labels).sum() if len(loss) else 0
     return xp.asarray(total * loss.dtype.type(scale)), probs
 
 
 def softmax_xent_backward(probs, labels, gy, scale: float = 1.0):
-    """``(probs - onehot(labels)) * gy[:, None] * scale``; ``gy`` (N,) or one value."""
+    """``(gx, gb)``: ``gx = (probs - onehot(labels)) * gy[:, None] * scale`` (``gy`` (N,)
+    or one value) and its column sums ``gb`` (the gradient of a bias added to the logits)."""
     if _use_kernel(probs, gy):
         return _kernels().softmax_xent_backward(probs, labels, gy, scale)
     xp = _xp(probs)
     gy = xp.broadcast_to(gy * scale, (len(labels),))
     grad = probs * gy[:, None]
     grad[xp.arange(len(labels)), labels] -= gy
-    return grad
+    return grad, grad.sum(axis=0)
 
 
 # -- ops -------------------------------------------------------------------------------
@@ -115,23 +123,29 @@ def _contiguous(a):
 
 
 class SoftmaxCrossEntropy(Function):
-    """Cross-entropy of softmax(logits (N, C)) against labels (N,) (no gradient)."""
+    """Cross-entropy of softmax(logits (N, C) [+ bias (C,)]) against labels (N,) (no
+    gradient for the labels). ``tally``: see :func:`softmax_cross_entropy`."""
 
     reduction: str = "mean"
+    tally = None
 
-    def forward(self, logits, labels):
+    def forward(self, logits, labels, bias=None):
         self.labels, logits = _contiguous(labels), _contiguous(logits)
         if self.reduction == "none":
-            loss, self.probs = softmax_xent_forward(logits, self.labels)
+            z = logits if bias is None else logits + bias
+            loss, self.probs = softmax_xent_forward(z, self.labels)
             return loss
-        # the reduction and its scale live in the kernels: no launch of their own
+        # the reduction, its scale, the bias and the tallies live in the kernels: no
+        # launch of their own
         total, self.probs = softmax_xent_forward_reduced(
-            logits, self.labels, _scale(self.reduction, self.labels.shape))
+            logits, self.labels, _scale(self.reduction, self.labels.shape),
+            None if bias is None else _contiguous(bias), self.tally)
         return total
 
     def backward(self, gy):
         scale = _scale(self.reduction, self.labels.shape)
-        return softmax_xent_backward(self.probs, self.labels, _contiguous(gy), scale), None
+        gx, gb = softmax_xent_backward(self.probs, self.labels, _contiguous(gy), scale)
+        return (gx, None, gb)[:len(self.inputs)]
 
 
 class SigmoidBCE(Function):
@@ -157,10 +171,16 @@ def _labels_array(labels, like: Tensor):
     return data.astype(xp.int32, copy=False)
 
 
-def softmax_cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
+def softmax_cross_entropy(logits, labels, reduction: str = "mean", bias=None,
+                          tally=None) -> Tensor:
     """Softmax + cross-entropy from ``logits`` (N, C) and int ``labels`` (N,).
 
     ``reduction``: ``mean`` over rows (default), ``sum`` or ``none`` (per-row losses).
+    ``bias`` (C,): the loss of ``logits + bias`` (a Linear's bias folded into the fused
+    loss: on a GPU its add and its gradient's sum cost no launch of their own). ``tally``
+    (mean or sum only): a float64 (2,) array of the same device to which the forward adds
+    the rows' loss sum and the number of rows whose largest logit is their label (a
+    training loop's running tallies, read when it reports, not per batch).
     Labels outside [0, C) are an error on the CPU; on the GPU they are not checked (that
     would cost a device sync per batch), so validate them once up front.
     """
@@ -175,7 +195,17 @@ def softmax_cross_entropy(logits, labels, reduction: str = "mean") -> Tensor:
             labels.min() < 0 or labels.max() >= logits.shape[1]):  # -1 would index the end
         raise ValueError(f"labels must be in [0, {logits.shape[1]}), got "
                          f"{int(labels.min())}..{int(labels.max())}")
-    return SoftmaxCrossEntropy.apply(logits, Tensor(labels), reduction=reduction)
+    if tally is not None and (reduction == "none" or tally.shape != (2,)
+                              or tally.dtype != numpy.float64):
+        raise ValueError("tally must be a float64 array of shape (2,), with reduction mean "
+                         "or sum")
+    inputs = (logits, Tensor(labels))
+    if bias is not None:
+        bias = bias if isinstance(bias, Tensor) else Tensor(bias)
+        if bias.shape != (logits.shape[1],):
+            raise ValueError(f"bias must be ({logits.shape[1]},), got shape {bias.shape}")
+        inputs += (bias,)
+    return SoftmaxCrossEntropy.apply(*inputs, reduction=reduction, tally=tally)
 
 
 def sigmoid_bce_with_logits(x, t, reduction: str = "mean") -> Tensor:
