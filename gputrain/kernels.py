@@ -364,12 +364,13 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None, out_weight=
 
 # -- device engine (kernels/w2v_device.cu) ---------------------------------------------
 def w2v_device_shared_bytes(threads: int, sub: int, window: int, negative: int, dim: int,
-                            max_chunk: int) -> int:
+                            max_chunk: int, hs_len: int = 0) -> int:
     """Dynamic shared memory of one ``w2v_device_train`` block (the kernel's layout)."""
-    k1 = negative + 1
+    k1 = (negative + 1 if negative else 0) + hs_len  # output columns per centre
     ints = 3 * max_chunk + threads + 1 + sub * k1
     ld = dim | 1  # rows padded to an odd stride (no bank conflicts)
-    floats = sub + (sub + 2 * window) * ld + sub * k1 * ld + sub * 2 * window * k1 + sub * ld
+    floats = (sub * k1 + sub + (sub + 2 * window) * ld + sub * k1 * ld
+              + sub * 2 * window * k1 + sub * ld)
     return 4 * (ints + floats)
 
 
@@ -377,11 +378,13 @@ def w2v_device_train(w_in, w_out, ids, ids_base: int, starts, first_chunk: int,
                      n_chunks: int, keep_prob, table, key: int, words_before: int,
                      total_words: int, alpha: float, min_alpha: float, window: int,
                      negative: int, sub: int, max_chunk: int, cbow: bool, totals,
-                     grid: int, threads: int) -> None:
+                     grid: int, threads: int, w_hs=None, points=None, psigns=None) -> None:
     """Train chunks ``first_chunk .. + n_chunks`` (chunk j = global positions
     ``[starts[j], starts[j+1])``, at most ``max_chunk`` long) in one launch of ``grid``
-    blocks; ``ids[i]`` is the token at position ``ids_base + i``. Adds the loss and pair
-    count to ``totals`` (float64 (2,)) on the device: nothing is read back here. See
+    blocks; ``ids[i]`` is the token at position ``ids_base + i``. Negative sampling with
+    ``negative`` > 0 (``w_out``); hierarchical softmax with ``w_hs`` and the Huffman paths
+    ``points`` (int32 (V, L), -1 padded) and ``psigns`` (float32 (V, L)). Adds the loss and
+    pair count to ``totals`` (float64 (2,)) on the device: nothing is read back here. See
     kernels/w2v_device.cu and its twin gputrain/w2v/device_twin.py.
     NONDETERMINISTIC with grid > 1: Hogwild atomicAdd updates across blocks."""
     op = "w2v_device_train"
@@ -393,16 +396,29 @@ def w2v_device_train(w_in, w_out, ids, ids_base: int, starts, first_chunk: int,
                 w_in.shape[:1])
     _check(op, "table", table, numpy.int32, ndim=1)
     _same_shape(op, "totals", _check(op, "totals", totals, numpy.float64, ndim=1), (2,))
+    hs_len = 0
+    if w_hs is not None:  # the path arrays must cover every word: the kernel indexes by id
+        _same_shape(op, "w_hs", _check(op, "w_hs", w_hs, numpy.float32, ndim=2), w_in.shape)
+        _check(op, "points", points, numpy.int32, ndim=2)
+        _same_shape(op, "points", points, (w_in.shape[0], points.shape[1]))
+        _same_shape(op, "psigns", _check(op, "psigns", psigns, numpy.float32, ndim=2),
+                    points.shape)
+        hs_len = points.shape[1]
+    else:  # not read by the kernel without hierarchical softmax (hs_len 0)
+        w_hs, points, psigns = w_out, table, keep_prob
     if not 0 <= first_chunk <= first_chunk + n_chunks < len(starts):
         raise GputrainError(f"kernels.{op}: chunks {first_chunk}..+{n_chunks} are not in"
                             f" starts ({len(starts) - 1} chunks)")
-    if not 1 <= sub <= threads + 1 or threads > max_chunk or not 1 <= negative <= 100:
-        raise GputrainError(f"kernels.{op}: need 1 <= sub <= threads + 1, threads <= max_chunk"
-                            f" and 1 <= negative <= 100, got sub={sub}, threads={threads},"
-                            f" max_chunk={max_chunk}, negative={negative}")
+    if (not 1 <= sub <= threads + 1 or threads > max_chunk or not 0 <= negative <= 100
+            or negative + hs_len == 0):
+        raise GputrainError(f"kernels.{op}: need 1 <= sub <= threads + 1, threads <= max_chunk,"
+                            f" 0 <= negative <= 100 and an output layer, got sub={sub},"
+                            f" threads={threads}, max_chunk={max_chunk}, negative={negative},"
+                            f" hs paths of {hs_len}")
     if n_chunks == 0:
         return
-    shared = w2v_device_shared_bytes(threads, sub, window, negative, w_in.shape[1], max_chunk)
+    shared = w2v_device_shared_bytes(threads, sub, window, negative, w_in.shape[1], max_chunk,
+                                     hs_len)
     fn = _function("w2v_device.cu", op, w_in)
     if shared > SHARED_DEFAULT:
         try:
@@ -411,8 +427,9 @@ def w2v_device_train(w_in, w_out, ids, ids_base: int, starts, first_chunk: int,
             raise GputrainError(f"kernels.{op}: {shared} bytes of shared memory per block is"
                                 f" more than this GPU has ({e})") from e
     fn((grid,), (threads,),
-       (w_in, w_out, ids, numpy.int64(ids_base), starts, numpy.int32(first_chunk),
-        numpy.int32(n_chunks), keep_prob, table, numpy.uint32(len(table)), numpy.uint64(key),
+       (w_in, w_out, w_hs, ids, numpy.int64(ids_base), starts, numpy.int32(first_chunk),
+        numpy.int32(n_chunks), keep_prob, table, numpy.uint32(len(table)), points, psigns,
+        numpy.int32(hs_len), numpy.uint64(key),
         numpy.int64(words_before), numpy.float64(total_words), numpy.float64(alpha),
         numpy.float64(min_alpha), numpy.int32(window), numpy.int32(negative),
         numpy.int32(w_in.shape[1]), numpy.int32(sub), numpy.int32(max_chunk),

@@ -10,11 +10,15 @@
 //      dynamic windows) into shared memory: windows count kept words within the chunk;
 //   2. trains the kept centres in steps of `sub` consecutive centres. A step reads the
 //      input rows of every position its windows touch (sub + 2*window rows) and the output
-//      rows of its centres (the positive and `negative` draws per centre, shared by all the
-//      centre's contexts) into shared memory once, computes every coefficient from those
+//      rows of its centres into shared memory once, computes every coefficient from those
 //      reads, then adds each row's whole gradient to the tables once (atomicAdd). So a step
 //      is the exact minibatch gradient of its centres (step.py's sgns_step / cbow_step
 //      semantics, with a learning rate per centre from its global word position).
+// Output columns of a centre (n_out of them, shared by all its contexts): with negative
+// sampling (negative > 0) first the positive and `negative` draws, rows of w_out; with
+// hierarchical softmax (hs_len > 0) then the centre's Huffman path, hs_len inner nodes of
+// w_hs (points[centre * hs_len + j], -1 padded) with labels from psigns (+1: code bit 0,
+// -1: code bit 1). Both on: word2vec.c's -hs 1 -negative K, both errors from the same reads.
 // Loss and pair counts accumulate per thread, are summed per block at the end and added to
 // totals[0..1] (double) once per block: the host reads them once per launch.
 //
@@ -80,13 +84,12 @@ __device__ __forceinline__ float w2vd_terms(float z, float* loss_term) {
   return e / (1.0f + e);
 }
 
-// The coefficient lr * (label - sigmoid(in . out)) of an input row and output t of a centre
-// (t = 0 the positive), adding its loss term and one pair to the tallies.
-__device__ __forceinline__ float w2vd_coef(const float* in, const float* out, int dim, int t,
-                                           float lr, double* loss, double* pairs) {
+// The coefficient lr * (label - sigmoid(in . out)) of an input row and an output column
+// (sign +1: label 1, -1: label 0), adding its loss term and one pair to the tallies.
+__device__ __forceinline__ float w2vd_coef(const float* in, const float* out, int dim,
+                                           float sign, float lr, double* loss, double* pairs) {
   float dot = 0.0f;
   for (int e = 0; e < dim; ++e) dot += in[e] * out[e];
-  const float sign = t == 0 ? 1.0f : -1.0f;
   float term;
   const float coef = w2vd_terms(sign * dot, &term) * sign * lr;
   *loss += term;
@@ -126,28 +129,32 @@ __device__ void w2vd_input_grads(float* __restrict__ w_in, const int* kid, const
 // Dynamic shared memory (4-byte words), carved in this order; gputrain/kernels.py
 // (w2v_device_shared_bytes) computes the same size:
 //   int   kid[max_chunk], krel[max_chunk], kreach[max_chunk], scan[blockDim + 1],
-//         tids[sub * (negative + 1)]
-//   float lrs[sub], rows[(sub + 2W) * ld], outs[sub * (negative + 1) * ld],
-//         g[sub * 2W * (negative + 1)], h[sub * ld]
+//         tids[sub * n_out]
+//   float sgn[sub * n_out], lrs[sub], rows[(sub + 2W) * ld], outs[sub * n_out * ld],
+//         g[sub * 2W * n_out], h[sub * ld]
+// with n_out = (negative ? negative + 1 : 0) + hs_len
 // where ld = dim | 1: an odd row stride, so that threads reading the same element of
 // different rows hit different banks.
 extern "C" __global__ void w2v_device_train(
-    float* __restrict__ w_in, float* __restrict__ w_out, const int* __restrict__ ids,
-    long long ids_base, const long long* __restrict__ starts, int first_chunk, int n_chunks,
-    const float* __restrict__ keep_prob, const int* __restrict__ table, unsigned table_size,
-    unsigned long long key, long long words_before, double total_words, double alpha,
+    float* __restrict__ w_in, float* __restrict__ w_out, float* __restrict__ w_hs,
+    const int* __restrict__ ids, long long ids_base, const long long* __restrict__ starts,
+    int first_chunk, int n_chunks, const float* __restrict__ keep_prob,
+    const int* __restrict__ table, unsigned table_size, const int* __restrict__ points,
+    const float* __restrict__ psigns, int hs_len, unsigned long long key, long long words_before, double total_words, double alpha,
     double min_alpha, int window, int negative, int dim, int sub, int max_chunk, int cbow,
     double* __restrict__ totals) {
   GPUTRAIN_DYNAMIC_SHARED(double, shared_words);  // double: 8-byte aligned for the tallies
   int* smem = reinterpret_cast<int*>(shared_words);
   const int T = blockDim.x, tid = threadIdx.x;
-  const int W = window, W2 = 2 * window, K1 = negative + 1, ld = dim | 1;
+  const int W = window, W2 = 2 * window, ld = dim | 1;
+  const int NS = negative > 0 ? negative + 1 : 0, K1 = NS + hs_len;  // output columns
   int* kid = smem;
   int* krel = kid + max_chunk;
   int* kreach = krel + max_chunk;
   int* scan = kreach + max_chunk;
   int* tids = scan + T + 1;
-  float* lrs = reinterpret_cast<float*>(tids + sub * K1);
+  float* sgn = reinterpret_cast<float*>(tids + sub * K1);
+  float* lrs = sgn + sub * K1;
   float* rows = lrs + sub;
   float* outs = rows + (sub + W2) * ld;
   float* g = outs + sub * K1 * ld;
@@ -199,12 +206,23 @@ extern "C" __global__ void w2v_device_train(
         const int bt = x / dim, b = bt / K1, t = bt % K1;
         const int centre = kid[i0 + b];
         int row = centre;
-        if (t > 0) {
+        float sign = 1.0f;
+        const float* src = w_out;
+        if (t >= NS) {  // hierarchical softmax: the path's inner nodes
+          const long long at = (long long)centre * hs_len + (t - NS);
+          row = points[at];
+          sign = psigns[at];
+          src = w_hs;
+        } else if (t > 0) {
           row = w2vd_negative(key, start + krel[i0 + b], t - 1, table, table_size);
+          sign = -1.0f;
           if (row == centre) row = -1;  // masked, as in batches.py
         }
-        outs[bt * ld + x % dim] = row >= 0 ? w_out[(long long)row * dim + x % dim] : 0.0f;
-        if (x % dim == 0) tids[bt] = row;
+        outs[bt * ld + x % dim] = row >= 0 ? src[(long long)row * dim + x % dim] : 0.0f;
+        if (x % dim == 0) {
+          tids[bt] = row;
+          sgn[bt] = sign;
+        }
       }
       for (int b = tid; b < nb; b += T)
         lrs[b] = w2vd_lr(words_before + start + krel[i0 + b], total_words, alpha, min_alpha);
@@ -218,8 +236,8 @@ extern "C" __global__ void w2v_device_train(
           float coef = 0.0f;
           if (p >= 0 && p < n_kept && (off < 0 ? -off : off) <= kreach[i0 + b] &&
               tids[b * K1 + t] >= 0) {
-            coef = w2vd_coef(rows + (p - plo) * ld, outs + (b * K1 + t) * ld, dim, t, lrs[b],
-                             &loss, &pairs);
+            coef = w2vd_coef(rows + (p - plo) * ld, outs + (b * K1 + t) * ld, dim,
+                             sgn[b * K1 + t], lrs[b], &loss, &pairs);
           }
           g[x] = coef;
         }
@@ -235,7 +253,7 @@ extern "C" __global__ void w2v_device_train(
             if (coef == 0.0f) continue;  // invalid (or a zero step)
             grad += coef * rows[(i0 + b + w2vd_offset(c, W) - plo) * ld + e];
           }
-          atomicAdd(&w_out[(long long)tids[bt] * dim + e], grad);
+          atomicAdd(&(t < NS ? w_out : w_hs)[(long long)tids[bt] * dim + e], grad);
         }
       } else {
         // CBOW: h[b] = mean of the valid context rows
@@ -254,10 +272,10 @@ extern "C" __global__ void w2v_device_train(
         }
         __syncthreads();
         for (int x = tid; x < nb * K1; x += T) {
-          const int b = x / K1, t = x % K1;
+          const int b = x / K1;
           float coef = 0.0f;
           if (scan[b] > 0 && tids[x] >= 0) {
-            coef = w2vd_coef(h + b * ld, outs + x * ld, dim, t, lrs[b], &loss, &pairs);
+            coef = w2vd_coef(h + b * ld, outs + x * ld, dim, sgn[x], lrs[b], &loss, &pairs);
           }
           g[x] = coef;
         }
@@ -268,7 +286,8 @@ extern "C" __global__ void w2v_device_train(
         for (int x = tid; x < nb * K1 * dim; x += T) {
           const int bt = x / dim, b = bt / K1, e = x % dim;
           if (tids[bt] < 0 || scan[b] == 0) continue;
-          atomicAdd(&w_out[(long long)tids[bt] * dim + e], g[bt] * h[b * ld + e]);
+          float* dst = bt % K1 < NS ? w_out : w_hs;
+          atomicAdd(&dst[(long long)tids[bt] * dim + e], g[bt] * h[b * ld + e]);
         }
       }
       __syncthreads();  // the next step overwrites the shared rows

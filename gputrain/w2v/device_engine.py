@@ -38,6 +38,7 @@ from gputrain.backend import Device, to_cpu, to_device
 from gputrain.errors import GputrainError
 from gputrain.w2v import device_twin, sampling
 from gputrain.w2v.batches import keep_probabilities, negative_table
+from gputrain.w2v.huffman import MAX_NODE_REPEATS, huffman_paths
 from gputrain.w2v.id_stream import IdStream
 from gputrain.w2v.shared import SharedState
 from gputrain.w2v.worker import Diverged, Plan
@@ -65,12 +66,16 @@ def chunk_starts(ends: np.ndarray, n_ids: int, slice_words: int,
 
 
 def choose_sub(window: int, negative: int, dim: int, threads: int = THREADS,
-               max_chunk: int = MAX_CHUNK) -> int:
+               max_chunk: int = MAX_CHUNK, hs_len: int = 0) -> int:
     """Centres per step: the largest of :data:`SUBS` whose block fits in 48 KiB of shared
-    memory (so every GPU runs several blocks per multiprocessor)."""
+    memory (so every GPU runs several blocks per multiprocessor); with hierarchical softmax
+    at most :data:`~gputrain.w2v.huffman.MAX_NODE_REPEATS` (the root is on every path: a
+    step moves it by the summed update of its centres, as a CPU minibatch does)."""
     for sub in SUBS:
         fits = kernels.w2v_device_shared_bytes(threads, sub, window, negative, dim,
-                                               max_chunk) <= kernels.SHARED_DEFAULT
+                                               max_chunk, hs_len) <= kernels.SHARED_DEFAULT
+        if hs_len and sub > MAX_NODE_REPEATS:
+            continue
         if fits and sub <= threads:
             return sub
     return 1
@@ -92,12 +97,13 @@ class DeviceEngine:
     name = "device"
     n_workers = 1
 
-    def __init__(self, device: Device):
+    def __init__(self, device: Device, hs: bool = False):
         self.device = device
+        self.hs = hs  # a third table, w_hs (hierarchical softmax)
 
     def new_state(self, n_words: int, dim: int, n_slots: int) -> SharedState:
         with self.device.activate():  # the tables live on this engine's device
-            return SharedState.local(n_words, dim, 1, n_slots, xp=self.device.xp)
+            return SharedState.local(n_words, dim, 1, n_slots, xp=self.device.xp, hs=self.hs)
 
     def run(self, state: SharedState, corpus, plan: Plan, monitor) -> bool:
         launcher = Launcher(self.device, corpus, plan, state.w_in.shape[1],
@@ -140,7 +146,12 @@ class Launcher:
         self.ids = self._put(_read_ids(corpus, 0, plan.n_ids)) if self.resident else None
         self.totals = device.xp.zeros(2, dtype=np.float64)
         self.seen = (0.0, 0.0)
-        self.sub = choose_sub(plan.window, plan.negative, dim)
+        self.hs = {}
+        if plan.hs:  # the Huffman paths, by word id, once per run
+            paths = huffman_paths(counts)
+            self.hs = dict(points=self._put(paths.points), psigns=self._put(paths.signs))
+        hs_len = self.hs["points"].shape[1] if self.hs else 0
+        self.sub = choose_sub(plan.window, plan.negative, dim, hs_len=hs_len)
         words = LAUNCH_WORDS
         if checkpoint_every > 0:  # checkpoints fall between launches
             words = min(words, checkpoint_every)
@@ -171,11 +182,12 @@ class Launcher:
                     key=sampling.stream_key(plan.seed, epoch),
                     words_before=epoch * plan.n_ids, total_words=plan.total_words,
                     alpha=plan.alpha, min_alpha=plan.min_alpha, window=plan.window,
-                    negative=plan.negative, sub=self.sub, cbow=plan.cbow)
+                    negative=plan.negative, sub=self.sub, cbow=plan.cbow, **self.hs)
 
     def start(self, state: SharedState, epoch: int, first: int, last: int) -> None:
         args = self._args(epoch, first, last)
-        kernels.w2v_device_train(state.w_in, state.w_out, starts=self.dev_starts, **args,
+        kernels.w2v_device_train(state.w_in, state.w_out, w_hs=state.w_hs,
+                                 starts=self.dev_starts, **args,
                                  max_chunk=MAX_CHUNK, totals=self.totals,
                                  grid=max(1, args["n_chunks"]), threads=THREADS)
         if self.streamed is not None:
@@ -201,7 +213,8 @@ class Launcher:
                 self.prefetch(*upcoming)
             return self.read()
         return device_twin.train_launch(
-            state.w_in, state.w_out, starts=self.starts, **self._args(epoch, first, last),
+            state.w_in, state.w_out, w_hs=state.w_hs, starts=self.starts,
+            **self._args(epoch, first, last),
             concurrent=max(1, self.plan.batch_centres // self.sub))
 
 

@@ -49,9 +49,6 @@ def choose_engine(cfg: Word2VecConfig, device: Device, cache_dir) -> Engine:
     kind = cfg.engine
     if kind == "auto":
         kind = "device" if device.is_gpu else "cpu"
-    if cfg.hs and kind == "device":
-        raise OptionError("hs", "--hs trains on the CPU engine (--engine cpu); the device "
-                                "engine has negative sampling only")
     if kind == "cpu":
         if device.is_gpu:
             raise OptionError("engine", f"--engine cpu trains on the CPU, not on --device {device}")
@@ -60,4 +57,4 @@ def choose_engine(cfg: Word2VecConfig, device: Device, cache_dir) -> Engine:
         return CpuEngine(cfg.threads, cache_dir, cfg.hs)
     from gputrain.w2v.device_engine import DeviceEngine
 
-    return DeviceEngine(device)
+    return DeviceEngine(device, cfg.hs)

@@ -47,11 +47,17 @@ class HuffmanPaths:
         if not valid.all():
             points = np.where(valid[:, None], points, -1).astype(np.int32)
             signs = np.where(valid[:, None], signs, 0).astype(np.float32)
-        used = points >= 0
-        repeats = np.bincount(points[used], minlength=1)
-        weight = np.zeros(points.shape, dtype=np.float32)
-        weight[used] = np.minimum(1.0, MAX_NODE_REPEATS / repeats[points[used]])
-        return points, signs, weight
+        return points, signs, node_weights(points)
+
+
+def node_weights(points: np.ndarray) -> np.ndarray:
+    """float32 of ``points``' shape: ``min(1, MAX_NODE_REPEATS / m)`` for an inner node that
+    appears ``m`` times in ``points`` (one minibatch's paths), 0 for padding (-1)."""
+    used = points >= 0
+    repeats = np.bincount(points[used], minlength=1)
+    weight = np.zeros(points.shape, dtype=np.float32)
+    weight[used] = np.minimum(1.0, MAX_NODE_REPEATS / repeats[points[used]])
+    return weight
 
 
 def huffman_paths(counts: np.ndarray) -> HuffmanPaths:

@@ -133,3 +133,19 @@ def test_the_resident_threshold_must_be_a_number(monkeypatch):
     monkeypatch.setenv(device_engine.RESIDENT_ENV, "4G")
     with pytest.raises(GputrainError, match="GPUTRAIN_RESIDENT_BYTES"):
         device_engine.resident_bytes()
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_hierarchical_softmax_on_the_device(tmp_path, cbow):
+    """--hs (with negatives) through the kernel: the Huffman paths go up once per run, one
+    launch per epoch, and it learns."""
+    counters = _counters()
+    corpus = runs.topic_corpus(tmp_path / "c.txt")
+    cfg = runs.cfg(engine="device", cbow=cbow, hs=True, negative=2)
+    counters.reset()
+    r = train(corpus, cfg, tmp_path / "ck", device=resolve_device("gpu"))
+    c = counters.snapshot()
+    assert c["kernels"] == {"w2v_device_train": cfg.epochs}
+    assert c["syncs"] <= cfg.epochs + 3, c  # + the HS table at the end
+    assert runs.same_topic_rate(r) > 0.95
+    assert r.stats["mean_loss"] < 0.69

@@ -10,6 +10,7 @@ import pytest
 from gputrain.backend import to_cpu
 from gputrain.w2v import device_twin, sampling
 from gputrain.w2v.batches import keep_probabilities, negative_table
+from gputrain.w2v.huffman import huffman_paths
 
 RTOL, ATOL = 1e-5, 1e-6
 pytestmark = pytest.mark.timeout(120, method="thread")
@@ -67,6 +68,36 @@ def test_one_block_launch_equals_twin(kernels, xp, cbow, dim):
     np.testing.assert_allclose(to_cpu(got_out), want_out, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(to_cpu(totals), [loss, pairs], rtol=RTOL)
     assert pairs > 0
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+@pytest.mark.parametrize("negative", [0, 4])
+def test_one_block_launch_with_hierarchical_softmax_equals_twin(kernels, xp, cbow, negative):
+    """The Huffman path's inner nodes as output columns of w_hs (after the negative-sampling
+    columns when negative > 0), labels from the code bits."""
+    ids, starts, keep_prob, table, w_in, w_out, args = _launch_problem(19, seed=1)
+    counts = (1000 / np.arange(1, len(w_in) + 1)).astype(np.int64) + 1
+    paths = huffman_paths(counts)
+    assert paths.points.shape[1] > 5  # paths of several nodes, padded
+    w_hs = np.random.default_rng(2).normal(0, 0.3, w_in.shape).astype(np.float32)
+    args["negative"] = negative
+    want = [w_in.copy(), w_out.copy(), w_hs.copy()]
+    loss, pairs = device_twin.train_launch(want[0], want[1], ids, starts=starts,
+                                           keep_prob=keep_prob, table=table, **args,
+                                           cbow=cbow, concurrent=1, w_hs=want[2],
+                                           points=paths.points, psigns=paths.signs)
+    got = [xp.array(w) for w in (w_in, w_out, w_hs)]
+    totals = xp.zeros(2, dtype=np.float64)
+    kernels.w2v_device_train(got[0], got[1], xp.asarray(ids), starts=xp.asarray(starts),
+                             keep_prob=xp.asarray(keep_prob), table=xp.asarray(table), **args,
+                             cbow=cbow, max_chunk=400, totals=totals, grid=1, threads=7,
+                             w_hs=got[2], points=xp.asarray(paths.points),
+                             psigns=xp.asarray(paths.signs))
+    assert np.abs(want[2] - w_hs).max() > 0.01  # the HS table trained
+    assert (np.abs(want[1] - w_out).max() > 0.01) == (negative > 0)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(to_cpu(g), w, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(to_cpu(totals), [loss, pairs], rtol=RTOL)
 
 
 def test_many_blocks_train_every_chunk_once(kernels, xp):

@@ -37,15 +37,27 @@ def test_twin_learns_topics_and_is_deterministic(tmp_path, cbow):
     assert not np.array_equal(a.vectors, c.vectors)
 
 
-def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path):
-    """The twin launches one slice at a time: a checkpoint between two is resumed exactly."""
+@pytest.mark.parametrize("cbow", [False, True])
+@pytest.mark.parametrize("negative", [0, 3])
+def test_twin_learns_with_hierarchical_softmax(tmp_path, cbow, negative):
+    corpus = runs.topic_corpus(tmp_path / "c.txt")
+    r = train(corpus, cfg(cbow=cbow, hs=True, negative=negative), tmp_path / "ck")
+    assert runs.same_topic_rate(r) > 0.95
+    assert r.stats["mean_loss"] < 0.69  # below log 2 per binary decision: it learned
+
+
+@pytest.mark.parametrize("hs", [False, True])
+def test_stop_then_resume_equals_one_uninterrupted_run(tmp_path, hs):
+    """The twin launches one slice at a time: a checkpoint between two is resumed exactly
+    (with --hs the third table too)."""
     corpus = runs.topic_corpus(tmp_path / "c.txt", sentences=800)
-    full = train(corpus, cfg(epochs=3), tmp_path / "full")
+    full = train(corpus, cfg(epochs=3, hs=hs), tmp_path / "full")
     stop = runs.StopAfterFirstCheckpoint()
-    first = train(corpus, cfg(epochs=3), tmp_path / "ck", checkpoint_every=2000,
+    first = train(corpus, cfg(epochs=3, hs=hs), tmp_path / "ck", checkpoint_every=2000,
                   report=stop, stop=stop)
     assert first.stopped and 0 < first.words_trained < full.words_trained
-    rest = train(corpus, cfg(epochs=3), tmp_path / "ck", checkpoint_every=2000, resume=True)
+    rest = train(corpus, cfg(epochs=3, hs=hs), tmp_path / "ck", checkpoint_every=2000,
+                 resume=True)
     assert not rest.stopped and rest.words_trained == full.words_trained
     np.testing.assert_array_equal(rest.vectors, full.vectors)
 

@@ -134,15 +134,12 @@ def test_hs_training_learns_topics_alone_and_with_negatives(tmp_path, cbow, nega
     assert r.stats["mean_loss"] < 0.69  # below log 2 per binary decision: it learned
 
 
-def test_hs_in_worker_processes_and_not_on_the_device_engine(tmp_path):
-    from gputrain.errors import OptionError
+def test_hs_in_worker_processes(tmp_path):
     from gputrain.w2v.trainer import train
 
     corpus = topic_corpus(tmp_path / "c.txt")
     r = train(corpus, cfg(hs=True, negative=0, threads=2), tmp_path / "ck")
     assert same_topic_rate(r) > 0.95
-    with pytest.raises(OptionError, match="--hs trains on the CPU engine"):
-        train(corpus, cfg(hs=True, engine="device"), tmp_path / "ck2")
 
 
 def test_negative_zero_needs_hs_and_input_vectors():
