@@ -49,8 +49,8 @@ inner nodes with it).
 
 :func:`sgns_window_step` is the CPU trainer's skip-gram: the same arithmetic for a run of
 consecutive centre words, given as positions instead of a ``contexts`` matrix (tested
-equal to :func:`sgns_step`). On CuPy arrays :func:`sgns_step` / :func:`cbow_step` call
-``gputrain.kernels.sgns_step`` / ``cbow_step`` (same signature, Hogwild atomics).
+equal to :func:`sgns_step`). These are NumPy functions: on a GPU the device engine trains
+(:mod:`gputrain.w2v.device_engine`).
 
 All three return the summed loss of the minibatch (before the update) as a float64. Logits are
 clipped to [-30, 30] inside the loss and sigmoid (so no overflow; a term then saturates).
@@ -61,8 +61,6 @@ calls, so the caller owns every random choice (windows, negatives, subsampling).
 from __future__ import annotations
 
 import numpy as np
-
-from gputrain.backend import is_gpu_array
 
 CLIP = 30.0
 
@@ -146,10 +144,6 @@ def sgns_step(w_in, w_out, contexts, targets, lr: float, signs=None,
     """One skip-gram negative-sampling SGD step in place; returns the loss sum (float64).
     With ``signs``, the labels of the targets, and ``out_weight``, the output rows' update
     weights (hierarchical softmax)."""
-    if is_gpu_array(w_in):
-        from gputrain import kernels
-
-        return kernels.sgns_step(w_in, w_out, contexts, targets, lr, signs, out_weight)
     _check(w_in, w_out, contexts, targets)
     mask_c = contexts >= 0
     mask_t = targets >= 0
@@ -171,10 +165,6 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None,
               out_weight=None) -> float:
     """One CBOW (mean of context) negative-sampling SGD step in place; returns the loss sum.
     ``signs`` and ``out_weight`` as in :func:`sgns_step`."""
-    if is_gpu_array(w_in):
-        from gputrain import kernels
-
-        return kernels.cbow_step(w_in, w_out, contexts, targets, lr, signs, out_weight)
     _check(w_in, w_out, contexts, targets)
     mask_c = contexts >= 0
     count = mask_c.sum(axis=1)
