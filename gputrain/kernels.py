@@ -12,16 +12,14 @@ sigmoid_bce_backward       gputrain.autograd.ops.losses.sigmoid_bce_backward
 softmax_xent_forward       gputrain.autograd.ops.losses.softmax_xent_forward (and _reduced)
 softmax_xent_backward      gputrain.autograd.ops.losses.softmax_xent_backward
 sgd_rows, adagrad_rows     gputrain.optim.sparse.sgd_rows, adagrad_rows
-sgns_step, cbow_step       gputrain.w2v.step.sgns_step, cbow_step (``signs``: hier. softmax)
 w2v_device_train           gputrain.w2v.device_twin.train_launch (the device engine)
 w2v_device_draws           gputrain.w2v.sampling (keep_mask, reaches, negatives)
 adam_multi                 gputrain.optim.adam.adam_multi (Adam/AdamW, many tensors)
 bias_relu_forward/backward gputrain.autograd.ops.fused.bias_relu_forward/backward
 =========================  ==============================================================
 
-Nondeterminism: ``sgd_rows``, ``adagrad_rows`` (duplicate rows summed with atomicAdd),
-``sgns_step`` / ``cbow_step`` (Hogwild updates across centre words) and ``w2v_device_train``
-(across blocks) sum in no fixed order;
+Nondeterminism: ``sgd_rows``, ``adagrad_rows`` (duplicate rows summed with atomicAdd) and
+``w2v_device_train`` (Hogwild updates across blocks) sum in no fixed order;
 the loss kernels are deterministic. Each ``.cu`` file is compiled once per device
 (``cupy.RawModule``, memoized). The ``.cu`` files ship inside the wheel as
 ``gputrain/_kernels`` (a link to the top-level ``kernels/`` directory in a checkout).
@@ -38,13 +36,11 @@ import numpy
 from gputrain import backend
 from gputrain.errors import GputrainError
 
-SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_step.cu", "w2v_device.cu", "adam.cu",
-           "bias_act.cu")
+SOURCES = ("losses.cu", "sparse_rows.cu", "w2v_device.cu", "adam.cu", "bias_act.cu")
 NVRTC_OPTIONS = ("--std=c++17",)
 BLOCK = 256  # threads per block of the elementwise kernels
 MAX_GRID = 65535  # their grid-stride loops cover any size with at most this many blocks
 SHARED_DEFAULT = 48 * 1024  # dynamic shared memory a launch gets without opting in
-MAX_WARPS = 8  # centre words (one warp each) per block of the word2vec step
 _INT_MAX = 2**31 - 1
 
 _modules: dict = {}
@@ -283,83 +279,6 @@ def adagrad_rows(table, accum, rows, values, lr: float, eps: float) -> None:
         (table, accum, unique, summed, numpy.float32(lr), numpy.float32(eps), numpy.int32(u),
          numpy.int32(dim)),
     )
-
-
-# -- word2vec step (kernels/w2v_step.cu) ------------------------------------------------
-def w2v_launch(op: str, n_ctx: int, n_out: int, dim: int) -> tuple[int, int]:
-    """(centre words per block, dynamic shared bytes per block) of ``sgns_step`` /
-    ``cbow_step``: one warp per centre, as many warps as fit in 48 KiB (at most
-    MAX_WARPS). Per warp, sgns keeps the centre's output rows and their gradient, one
-    input row and the coefficients; cbow the context mean, its gradient and the
-    coefficients."""
-    floats = 2 * n_out * dim + dim + n_ctx * n_out if op == "sgns_step" else 2 * dim + n_out
-    warps = max(1, min(MAX_WARPS, SHARED_DEFAULT // (4 * floats)))
-    return warps, 4 * floats * warps
-
-
-def _w2v_step(op: str, w_in, w_out, contexts, targets, lr: float, signs=None,
-              out_weight=None) -> float:
-    _check(op, "w_in", w_in, numpy.float32, ndim=2)
-    _same_shape(op, "w_out", _check(op, "w_out", w_out, numpy.float32, ndim=2), w_in.shape)
-    _check(op, "contexts", contexts, numpy.int32, ndim=2)
-    _check(op, "targets", targets, numpy.int32, ndim=2)
-    if len(contexts) != len(targets):
-        raise GputrainError(
-            f"kernels.{op}: contexts {contexts.shape} and targets {targets.shape} need one"
-            " row per centre word each"
-        )
-    batch, n_ctx = contexts.shape
-    n_out = targets.shape[1]
-    dim = w_in.shape[1]
-    if batch == 0 or n_ctx == 0 or n_out == 0:
-        return 0.0
-    xp = _xp(w_in)
-    if signs is None:  # negative sampling: column 0 the positive, the rest negatives
-        signs = xp.full(targets.shape, -1.0, dtype=numpy.float32)
-        signs[:, 0] = 1.0
-    if out_weight is None:
-        out_weight = xp.ones(targets.shape, dtype=numpy.float32)
-    _same_shape(op, "signs", _check(op, "signs", signs, numpy.float32, ndim=2), targets.shape)
-    _same_shape(op, "out_weight", _check(op, "out_weight", out_weight, numpy.float32, ndim=2),
-                targets.shape)
-    warps, shared = w2v_launch(op, n_ctx, n_out, dim)
-    if batch < warps:  # a small batch: no idle warps
-        warps, shared = batch, shared // warps * batch
-    fn = _function("w2v_step.cu", op, w_in)
-    if shared > SHARED_DEFAULT:  # one big centre: opt in to more shared memory
-        try:
-            fn.max_dynamic_shared_size_bytes = shared
-        except Exception as e:  # the device has less than that
-            raise GputrainError(
-                f"kernels.{op}: dim {dim} with {n_out} outputs and {n_ctx} contexts needs"
-                f" {shared} bytes of shared memory per centre, more than this GPU has ({e})"
-            ) from e
-    loss = xp.empty(batch, dtype=numpy.float32)
-    fn(
-        (math.ceil(batch / warps),), (32 * warps,),
-        (w_in, w_out, contexts, targets, signs, out_weight, loss, numpy.float32(lr),
-         numpy.int32(batch), numpy.int32(n_ctx), numpy.int32(n_out), numpy.int32(dim)),
-        shared_mem=shared,
-    )
-    return float(loss.sum(dtype=numpy.float64))  # reading the loss waits for the kernel
-
-
-def sgns_step(w_in, w_out, contexts, targets, lr: float, signs=None, out_weight=None) -> float:
-    """One skip-gram negative-sampling step in place (HogBatch: one warp per centre word,
-    its output rows shared by all its context words); returns the loss sum before the
-    update. See gputrain/w2v/step.py for the layout and the exact algorithm. With
-    ``signs`` (float32 like ``targets``: +1 / -1 labels) it is the hierarchical-softmax
-    step (targets = Huffman inner nodes, signs = code bits; gputrain/w2v/huffman.py);
-    ``out_weight`` (float32 like ``targets``, default 1) scales each target row's update.
-    NONDETERMINISTIC: Hogwild atomicAdd updates across centre words."""
-    return _w2v_step("sgns_step", w_in, w_out, contexts, targets, lr, signs, out_weight)
-
-
-def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None, out_weight=None) -> float:
-    """One CBOW (mean of context) negative-sampling step in place; returns the loss sum.
-    ``signs`` and ``out_weight`` as in :func:`sgns_step` (hierarchical softmax).
-    NONDETERMINISTIC: Hogwild atomicAdd updates across centre words."""
-    return _w2v_step("cbow_step", w_in, w_out, contexts, targets, lr, signs, out_weight)
 
 
 # -- device engine (kernels/w2v_device.cu) ---------------------------------------------

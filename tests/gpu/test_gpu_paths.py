@@ -10,7 +10,6 @@ import pytest
 from gputrain import backend, kernels
 from gputrain.autograd.ops import losses
 from gputrain.optim import sparse
-from gputrain.w2v import step
 from gputrain.w2v.config import Word2VecConfig
 from gputrain.w2v.trainer import train
 
@@ -72,45 +71,6 @@ def test_row_updates_with_hot_duplicate_rows_match_numpy(cp, rule):
         sparse.adagrad_rows(got_t, got_a, cp.asarray(rows), cp.asarray(values), 0.1, 1e-8)
         close(got_a, accum, rtol=1e-4)
     close(got_t, table, rtol=1e-4, atol=1e-5)  # atomics sum thousands of terms in any order
-
-
-@pytest.mark.parametrize("name", ["sgns_step", "cbow_step"])
-def test_w2v_step_on_a_real_batch_matches_numpy(cp, name):
-    """A batch as the trainer makes it (4096 centres, window 5, 5 negatives), rows
-    distinct so Hogwild has nothing to race on."""
-    rng = np.random.default_rng(2)
-    vocab, dim, batch, n_ctx, n_out = 100_000, 100, 4096, 10, 6
-    w_in = ((rng.random((vocab, dim), dtype=np.float32) - 0.5) / dim)
-    w_out = rng.normal(size=(vocab, dim)).astype(np.float32) * 0.1
-    ids = rng.permutation(vocab)
-    ctx = ids[: batch * n_ctx].reshape(batch, n_ctx).astype(np.int32)
-    tgt = ids[batch * n_ctx: batch * (n_ctx + n_out)].reshape(batch, n_out).astype(np.int32)
-    ctx[:, 8:][rng.random((batch, 2)) < 0.5] = -1
-    g_in, g_out = cp.array(w_in), cp.array(w_out)
-    want = getattr(step, name)(w_in, w_out, ctx, tgt, 0.025)
-    got = getattr(step, name)(g_in, g_out, cp.asarray(ctx), cp.asarray(tgt), 0.025)
-    assert got == pytest.approx(want, rel=1e-5)
-    close(g_in, w_in)
-    close(g_out, w_out)
-
-
-def test_w2v_step_hogwild_with_repeated_rows_stays_close_to_numpy(cp):
-    """Rows repeat across centres (about 8 times each): the GPU races (atomicAdd, reads of
-    rows other warps are updating) but loses no update, so it stays close to the batched
-    NumPy step."""
-    rng = np.random.default_rng(3)
-    vocab, dim, batch = 2000, 64, 2048
-    w_in = rng.normal(size=(vocab, dim)).astype(np.float32) * 0.1
-    w_out = rng.normal(size=(vocab, dim)).astype(np.float32) * 0.1
-    ctx = rng.integers(0, vocab, (batch, 8)).astype(np.int32)
-    tgt = rng.integers(0, vocab, (batch, 6)).astype(np.int32)
-    start_in = w_in.copy()
-    g_in, g_out = cp.array(w_in), cp.array(w_out)
-    want = step.sgns_step(w_in, w_out, ctx, tgt, 0.025)
-    got = step.sgns_step(g_in, g_out, cp.asarray(ctx), cp.asarray(tgt), 0.025)
-    assert got == pytest.approx(want, rel=1e-2)
-    update = np.abs(w_in - start_in).sum()
-    assert np.abs(w_in - backend.to_cpu(g_in)).sum() < 0.1 * update
 
 
 def topic_corpus(path, sentences=3000, seed=0):

@@ -73,10 +73,9 @@ def xp():
 def kernels(raw_module, monkeypatch):
     """gputrain.kernels, launching on the emulator when there is no GPU. There, blocks are
     smaller (fewer CPU threads) and grids at most 3 blocks, so each thread runs several
-    turns of its grid-stride loop and several warps share a block of the word2vec step."""
+    turns of its grid-stride loop."""
     if not _on_gpu():
         monkeypatch.setattr(gpu_kernels, "_load_module", lambda name, like: raw_module(name))
         monkeypatch.setattr(gpu_kernels, "MAX_GRID", 3)
         monkeypatch.setattr(gpu_kernels, "BLOCK", 64)
-        monkeypatch.setattr(gpu_kernels, "MAX_WARPS", 3)
     return gpu_kernels

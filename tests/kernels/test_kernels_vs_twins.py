@@ -11,7 +11,6 @@ from gputrain.autograd.ops import losses as twin_losses
 from gputrain.backend import to_cpu
 from gputrain.errors import GputrainError
 from gputrain.optim import sparse as twin_sparse
-from gputrain.w2v import step as twin_step
 
 RTOL, ATOL = 1e-5, 1e-6
 # A kernel whose threads miss a barrier hangs the emulator inside a C call, where only the
@@ -162,123 +161,12 @@ def test_adagrad_rows_coalesces_duplicates_like_twin(kernels, xp):
     close(got_t, want_t)
 
 
-def _w2v_batch(rng, vocab, batch, n_ctx, n_out, distinct=True):
-    """Contexts and targets; with ``distinct`` no row repeats anywhere in the batch."""
-    if distinct:
-        ctx = rng.permutation(vocab)[: batch * n_ctx].reshape(batch, n_ctx)
-        tgt = rng.permutation(vocab)[: batch * n_out].reshape(batch, n_out)
-    else:
-        ctx = rng.integers(0, vocab, (batch, n_ctx))
-        tgt = rng.integers(0, vocab, (batch, n_out))
-    ctx[rng.uniform(size=ctx.shape) < 0.25] = -1  # padding of short windows
-    tgt[:, 1:][rng.uniform(size=(batch, n_out - 1)) < 0.15] = -1  # masked negatives
-    ctx[0] = -1  # a centre with no context at all
-    return ctx.astype(np.int32), tgt.astype(np.int32)
-
-
-@pytest.mark.parametrize("step", ["sgns_step", "cbow_step"])
-def test_w2v_step_loss_trajectory_and_tables_match_twin(kernels, xp, step):
-    rng = np.random.default_rng(7)
-    vocab, dim = 400, 41
-    w_in = ((rng.uniform(size=(vocab, dim)) - 0.5) / dim).astype(np.float32)
-    w_out = (rng.normal(size=(vocab, dim)) * 0.3).astype(np.float32)
-    want_in, want_out = w_in.copy(), w_out.copy()
-    got_in, got_out = xp.array(w_in), xp.array(w_out)
-    losses = []
-    for i in range(4):
-        ctx, tgt = _w2v_batch(rng, vocab, batch=11, n_ctx=6, n_out=4)
-        lr = 0.5 / (i + 1)  # large steps so the tables move visibly
-        want = getattr(twin_step, step)(want_in, want_out, ctx, tgt, lr)
-        got = getattr(kernels, step)(got_in, got_out, xp.asarray(ctx), xp.asarray(tgt), lr)
-        assert isinstance(got, float)
-        losses.append((got, want))
-    np.testing.assert_allclose(*zip(*losses, strict=True), rtol=RTOL)
-    assert losses[-1][1] != losses[0][1]
-    assert np.abs(want_in - w_in).max() > 1e-3 and np.abs(want_out - w_out).max() > 1e-3
-    close(got_in, want_in)
-    close(got_out, want_out)
-
-
-@pytest.mark.parametrize("step", ["sgns_step", "cbow_step"])
-def test_hierarchical_softmax_step_matches_twin(kernels, xp, step):
-    """The HS step: targets are Huffman inner nodes (-1 padded to the longest path of the
-    batch), signs the code bits of real paths, out_weight the inner nodes' shares
-    (gputrain/w2v/huffman.py). Every path starts at the root, so centres of one launch
-    race on it (Hogwild, as sgns_step's shared negatives): one centre per launch is exact."""
-    from gputrain.w2v.huffman import huffman_paths
-
-    rng = np.random.default_rng(17)
-    vocab, dim = 300, 37
-    paths = huffman_paths(rng.zipf(1.3, vocab).astype(np.int64))
-    w_in = ((rng.uniform(size=(vocab, dim)) - 0.5) / dim).astype(np.float32)
-    w_hs = (rng.normal(size=(vocab, dim)) * 0.3).astype(np.float32)
-    want_in, want_hs = w_in.copy(), w_hs.copy()
-    got_in, got_hs = xp.array(w_in), xp.array(w_hs)
-    ctx, _ = _w2v_batch(rng, vocab, batch=5, n_ctx=6, n_out=1)
-    tgt, signs, weight = paths.batch(rng.integers(0, vocab, 5).astype(np.int32))
-    assert (tgt < 0).any() and (signs == -1).any() and (signs == 1).any()
-    weight[:, 0] = 0.5  # as if the root were on 16 paths
-    for b in range(1, 4):
-        one = slice(b, b + 1)
-        lr = 0.4 / b
-        want = getattr(twin_step, step)(want_in, want_hs, ctx[one], tgt[one], lr, signs[one],
-                                        weight[one])
-        got = getattr(kernels, step)(got_in, got_hs, xp.asarray(ctx[one]), xp.asarray(tgt[one]),
-                                     lr, xp.asarray(signs[one]), xp.asarray(weight[one]))
-        assert got == pytest.approx(want, rel=RTOL)
-    assert np.abs(want_hs - w_hs).max() > 1e-3
-    close(got_in, want_in)
-    close(got_hs, want_hs)
-
-
-def test_sgns_step_repeated_rows_within_one_centre_use_pre_step_rows(kernels, xp):
-    """A word twice in one window, a negative equal to a context word's row id: all reads
-    of a centre precede its writes, so the kernel still equals the batched twin."""
-    rng = np.random.default_rng(11)
-    w_in = rng.normal(size=(20, 33)).astype(np.float32) * 0.3
-    w_out = rng.normal(size=(20, 33)).astype(np.float32) * 0.3
-    ctx = np.array([[3, 5, 3, -1, 5]], np.int32)
-    tgt = np.array([[7, 9, 9, 3]], np.int32)
-    want_in, want_out = w_in.copy(), w_out.copy()
-    want = twin_step.sgns_step(want_in, want_out, ctx, tgt, 0.3)
-    got_in, got_out = xp.array(w_in), xp.array(w_out)
-    got = kernels.sgns_step(got_in, got_out, xp.asarray(ctx), xp.asarray(tgt), 0.3)
-    assert got == pytest.approx(want, rel=RTOL)
-    close(got_in, want_in)
-    close(got_out, want_out)
-
-
-def test_sgns_step_wide_vectors_opt_in_to_more_shared_memory(kernels, xp):
-    """dim 600 with 15 negatives needs ~80 KB of shared memory for one centre word."""
-    rng = np.random.default_rng(13)
-    w_in = rng.normal(size=(40, 600)).astype(np.float32) * 0.05
-    w_out = rng.normal(size=(40, 600)).astype(np.float32) * 0.05
-    ids = rng.permutation(40).astype(np.int32)
-    ctx, tgt = ids[:6].reshape(2, 3), ids[6:38].reshape(2, 16)
-    need = kernels.w2v_launch("sgns_step", 3, 16, 600)[1]
-    assert need > kernels.SHARED_DEFAULT
-    if xp is not np and xp.cuda.Device().attributes["MaxSharedMemoryPerBlockOptin"] < need:
-        pytest.skip("this GPU has less shared memory per block than the test needs")
-    want_in, want_out = w_in.copy(), w_out.copy()
-    want = twin_step.sgns_step(want_in, want_out, ctx, tgt, 0.1)
-    got_in, got_out = xp.array(w_in), xp.array(w_out)
-    got = kernels.sgns_step(got_in, got_out, xp.asarray(ctx), xp.asarray(tgt), 0.1)
-    assert got == pytest.approx(want, rel=RTOL)
-    close(got_in, want_in)
-    close(got_out, want_out)
-    with pytest.raises(GputrainError, match="bytes of shared memory per centre"):
-        kernels.sgns_step(xp.zeros((4, 4000), np.float32), xp.zeros((4, 4000), np.float32),
-                          xp.zeros((1, 10), np.int32), xp.zeros((1, 21), np.int32), 0.1)
-
-
 def test_empty_inputs_launch_nothing(kernels, xp):
     empty = xp.zeros((0, 5), dtype=np.float32)
     assert kernels.sigmoid_bce_forward(empty, empty).shape == (0, 5)
     table = xp.ones((4, 5), dtype=np.float32)
     kernels.sgd_rows(table, xp.zeros(0, np.int32), xp.zeros((0, 5), np.float32), 1.0)
     assert float(to_cpu(table).sum()) == 20.0
-    ctx = xp.zeros((0, 3), np.int32)
-    assert kernels.sgns_step(table, table.copy(), ctx, ctx, 0.1) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -295,9 +183,6 @@ def test_empty_inputs_launch_nothing(kernels, xp):
         (lambda k, xp: k.sgd_rows(xp.zeros((4, 3), np.float32), xp.zeros(2, np.int32),
                                   xp.zeros((2, 4), np.float32), 0.1),
          "values (2, 4) must hold one row of 3"),
-        (lambda k, xp: k.sgns_step(xp.zeros((4, 3), np.float32), xp.zeros((4, 3), np.float32),
-                                   xp.zeros((2, 3), np.int32), xp.zeros((3, 2), np.int32), 0.1),
-         "one row per centre word"),
     ],
 )
 def test_bad_arrays_are_refused_before_launch(kernels, xp, call, message):
