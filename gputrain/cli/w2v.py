@@ -199,6 +199,7 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
     from gputrain.events import EventLog
     from gputrain.vectors.formats import format_from_suffix
     from gputrain.w2v.checkpoint import checkpoint_path, dir_lock
+    from gputrain.w2v.engine import engine_kind
     from gputrain.w2v.trainer import remove_run_files
 
     cfg = check_options(click.get_current_context().params)
@@ -209,7 +210,11 @@ def w2v(corpus, output, dim, window, negative, ns_exponent, sample, alpha, min_a
         base = TrainableModel.load(from_model)
         cfg = _settings_from_model(cfg, base.config)
     cores = available_cores()
-    if cfg.threads > cores:  # more processes than cores only take turns
+    if threads is not None and threads > 1 and engine_kind(cfg.engine, device) == "device":
+        click.echo(f"warning: --threads {threads} is ignored: the device engine trains in one "
+                   f"process on {device} (worker processes are the CPU engine's: --engine cpu"
+                   + (" --device cpu)" if device.is_gpu else ")"), err=True)
+    elif cfg.threads > cores:  # more processes than cores only take turns
         click.echo(f"warning: --threads {cfg.threads} is more than the {cores} CPU cores this "
                    f"process may use; training with {cores} worker processes", err=True)
         cfg = dataclasses.replace(cfg, threads=cores)

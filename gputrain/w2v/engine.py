@@ -42,13 +42,19 @@ class Engine(Protocol):
     def run(self, state: SharedState, corpus: EncodedCorpus, plan: Plan, monitor) -> bool: ...
 
 
+def engine_kind(engine: str, device: Device) -> str:
+    """``"device"`` or ``"cpu"``: what ``--engine`` means on ``device`` (auto: the device
+    engine on a GPU, the CPU engine otherwise)."""
+    if engine == "auto":
+        return "device" if device.is_gpu else "cpu"
+    return engine
+
+
 def choose_engine(cfg: Word2VecConfig, device: Device, cache_dir) -> Engine:
     """``cfg.engine``: ``device`` (the device engine: the kernel on a GPU, its NumPy twin
     on the CPU), ``cpu`` (the window step, ``cfg.threads`` processes; CPU only), or
     ``auto`` (the device engine on a GPU, the CPU engine otherwise)."""
-    kind = cfg.engine
-    if kind == "auto":
-        kind = "device" if device.is_gpu else "cpu"
+    kind = engine_kind(cfg.engine, device)
     if kind == "cpu":
         if device.is_gpu:
             raise OptionError("engine", f"--engine cpu trains on the CPU, not on --device {device}")

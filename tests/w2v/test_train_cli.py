@@ -71,6 +71,32 @@ def test_threads_default_to_the_cores_and_more_are_capped_with_one_warning(
     assert err.count("warning:") == 1 and "--threads 64 is more than the 2 CPU cores" in err
 
 
+def _threads_warning(tmp_path, capsys, *extra):
+    code, err = run_cli(["w2v", str(corpus(tmp_path / "c.txt", lines=100)), "-o",
+                         str(tmp_path / "v.bin"), "--dim", "8", "--epochs", "1", "--quiet",
+                         *extra], capsys)
+    assert code == 0, err
+    return err
+
+
+def test_threads_with_the_device_engine_are_ignored_with_one_warning(tmp_path, capsys):
+    err = _threads_warning(tmp_path, capsys, "--engine", "device", "--device", "cpu",
+                           "--threads", "2")
+    assert err.count("warning:") == 1
+    assert "--threads 2 is ignored: the device engine trains in one process on cpu" in err
+    assert _threads_warning(tmp_path, capsys, "--engine", "device", "--device", "cpu") == ""
+    assert _threads_warning(tmp_path, capsys, "--engine", "cpu", "--threads", "2") == ""
+
+
+@pytest.mark.gpu
+def test_threads_on_a_gpu_point_to_the_cpu_engine(tmp_path, capsys):
+    err = _threads_warning(tmp_path, capsys, "--device", "gpu", "--threads", "4")
+    assert err.count("warning:") == 1
+    assert ("--threads 4 is ignored: the device engine trains in one process on gpu:0 (worker"
+            " processes are the CPU engine's: --engine cpu --device cpu)") in err
+    assert _threads_warning(tmp_path, capsys, "--device", "gpu", "--threads", "1") == ""
+
+
 @pytest.mark.parametrize("extra", [["--hs", "--negative", "0"], ["--hs", "--cbow"]])
 def test_hierarchical_softmax_from_the_command_line(tmp_path, capsys, extra):
     c = corpus(tmp_path / "c.txt")
