@@ -76,14 +76,16 @@ def jobs():
               help="A trainer option, e.g. -p epochs=2 -p min_count=1 (repeatable).")
 @click.option("--upload", "upload_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Upload this local file first, as INPUT.")
+@click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
+              help="GPUs to train on (more than 1: that many mpiexec ranks on the server).")
 @click.option("--wait", "wait_", is_flag=True, help="Wait until the job is finished.")
 @json_option
 @server_options
-def submit(client, kind, input, params, upload_path, wait_, as_json):
+def submit(client, kind, input, params, upload_path, devices, wait_, as_json):
     """Queue a KIND job on INPUT (a file in the server's inputs directory)."""
     if upload_path is not None:
         client.upload(upload_path, input)
-    job = client.submit(kind, input, dict(parse_param(p) for p in params))
+    job = client.submit(kind, input, dict(parse_param(p) for p in params), devices=devices)
     if wait_:
         job = client.wait(job["id"])
     _print(job, as_json, _line(job) if wait_ else job["id"])

@@ -43,6 +43,7 @@ from gputrain.service.inputs import (
 from gputrain.service.inputs_api import InputRoutes
 from gputrain.service.models import ModelCache
 from gputrain.service.nospace import NoSpace
+from gputrain.service.runner import mpi_missing
 from gputrain.service.states import InvalidTransition, JobKind, JobState
 from gputrain.service.store import Job
 
@@ -58,6 +59,10 @@ class JobSpec(BaseModel):
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="The trainer's CLI options by name, e.g. {\"epochs\": 2, \"min_count\": 1}.",
+    )
+    devices: int = Field(
+        1, ge=1, description="GPUs to train on: more than 1 runs the job as that many "
+        "mpiexec ranks, each on its own GPU of this server (none shared with another job).",
     )
 
 
@@ -130,11 +135,19 @@ def create_app(supervisor, token: str | None, max_upload_bytes: int,
             specs.validate(kind, spec.input, spec.params, data.inputs, data.jobs / "_check")
         except specs.SpecError as e:
             raise _spec_error(e, data.redact) from None
+        if spec.devices > 1:
+            gpus = supervisor.pool.size
+            if spec.devices > gpus:
+                raise HTTPException(400, f"devices: {spec.devices} is more than the {gpus} "
+                                         "GPU(s) this server trains on (serve --devices)")
+            missing = mpi_missing()
+            if missing:
+                raise HTTPException(400, f"devices: {spec.devices} {missing}")
         path = resolve_input(data.inputs, spec.input)  # validate() has checked it
         with inputs.lock:
             size, sha256 = file_digest(path)
             job = store.create(kind.value, inputs.name_of(path), spec.params, input_size=size,
-                               input_sha256=sha256)
+                               input_sha256=sha256, devices=spec.devices)
         supervisor.notify()
         return job.public()
 

@@ -18,6 +18,7 @@ class Job:
     state: JobState
     input_size: int | None = None  # bytes, recorded at submission
     input_sha256: str | None = None  # hex, recorded at submission
+    devices: int = 1  # GPUs the job trains on (more than 1: that many mpiexec ranks)
     progress: float = 0.0
     metrics: dict = field(default_factory=dict)
     error: str | None = None
@@ -52,6 +53,7 @@ class Job:
             "input_size_bytes": self.input_size,
             "input_sha256": self.input_sha256,
             "params": self.params,
+            "devices": self.devices,
             "progress": self.progress,
             "metrics": self.metrics,
             "error": self.error,

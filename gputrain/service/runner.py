@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +35,50 @@ except (OSError, AttributeError):
 
 # environment variables a trainer must not inherit from the server
 _SCRUBBED_ENV = (TOKEN_ENV, "GPUTRAIN_DEVICE", "CUDA_VISIBLE_DEVICES")
+
+
+# a job on several GPUs is one mpiexec launch on this node: MPI's traffic stays on
+# loopback and shared memory (no ptrace-based copies: containers forbid them), any number of
+# ranks per core, no CPU binding; root (a container) is allowed
+MPI_ENV = {
+    "OMPI_MCA_btl": "self,vader",
+    "OMPI_MCA_oob_tcp_if_include": "lo",
+    "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    "OMPI_MCA_hwloc_base_binding_policy": "none",
+}
+ROOT_MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+
+
+def mpi_missing() -> str | None:
+    """Why this server cannot start a job on several devices (None: it can)."""
+    if shutil.which("mpiexec") is None:
+        return "needs MPI's mpiexec on the server (apt-get install openmpi-bin libopenmpi-dev)"
+    if importlib.util.find_spec("mpi4py") is None:
+        return "needs mpi4py on the server (pip install 'gputrain[mpi]')"
+    return None
+
+
+def mpi_launch(argv: list[str], ranks: int) -> tuple[list[str], dict[str, str]]:
+    """``argv`` as ``ranks`` MPI ranks on this node: the command and its extra environment."""
+    env = MPI_ENV | (ROOT_MPI_ENV if os.geteuid() == 0 else {})
+    return [shutil.which("mpiexec") or "mpiexec", "-n", str(ranks), *argv], env
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid`` (a trainer's: mpiexec puts each rank in a
+    process group of its own, out of reach of :func:`signal_group`)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
+        if len(fields) > 3 and fields[3] == str(sid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def _die_with_parent(parent_pid: int):

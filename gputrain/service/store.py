@@ -24,7 +24,7 @@ from gputrain.service.job import Job
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.states import InvalidTransition, JobState, check_transition
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     input TEXT NOT NULL,
     input_size INTEGER,
     input_sha256 TEXT,
+    devices INTEGER NOT NULL DEFAULT 1,
     params TEXT NOT NULL,
     state TEXT NOT NULL,
     progress REAL NOT NULL DEFAULT 0,
@@ -53,7 +54,8 @@ CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE TABLE IF NOT EXISTS readiness (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
 """
 # columns added after version 1, with their types: added to an older database at open
-ADDED_COLUMNS = (("input_size", "INTEGER"), ("input_sha256", "TEXT"))
+ADDED_COLUMNS = (("input_size", "INTEGER"), ("input_sha256", "TEXT"),
+                 ("devices", "INTEGER NOT NULL DEFAULT 1"))
 
 
 class JobStore:
@@ -172,27 +174,35 @@ class JobStore:
 
     # -- writes ---------------------------------------------------------------------------
     def create(self, kind: str, input: str, params: dict, *, input_size: int | None = None,
-               input_sha256: str | None = None) -> Job:
+               input_sha256: str | None = None, devices: int = 1) -> Job:
         now = time.time()
         job_id = uuid.uuid4().hex[:16]
         with self._write() as db:
             db.execute(
-                "INSERT INTO jobs (id, kind, input, input_size, input_sha256, params, state,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, kind, input, input_size, input_sha256, json.dumps(params),
+                "INSERT INTO jobs (id, kind, input, input_size, input_sha256, devices, params,"
+                " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, input, input_size, input_sha256, devices, json.dumps(params),
                  JobState.QUEUED.value, now, now),
             )
         return self.get(job_id)
 
-    def claim_next(self, worker: str) -> Job | None:
-        """Move the oldest queued job to ``running`` for ``worker``; None when none waits."""
+    def claim_next(self, worker: str, free_devices: int | None = None,
+                   most_devices: int | None = None) -> Job | None:
+        """Move the oldest queued job to ``running`` for ``worker``; None when none waits,
+        or when it asks for more than the ``free_devices`` (None: any number) but no more
+        than ``most_devices`` (it will fit later; a job that never can is claimed, for the
+        worker to fail it). Jobs start in order: one waiting for devices holds back those
+        queued after it."""
         now = time.time()
         with self._write() as db:
             row = db.execute(
-                "SELECT id FROM jobs WHERE state = ? ORDER BY seq LIMIT 1",
+                "SELECT id, devices FROM jobs WHERE state = ? ORDER BY seq LIMIT 1",
                 (JobState.QUEUED.value,),
             ).fetchone()
             if row is None:
+                return None
+            wanted = row["devices"]
+            if free_devices is not None and free_devices < wanted <= (most_devices or wanted):
                 return None
             db.execute(
                 "UPDATE jobs SET state = ?, worker = ?, attempts = attempts + 1, pid = NULL,"

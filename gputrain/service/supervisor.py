@@ -19,6 +19,7 @@ import time
 from gputrain.errors import GputrainError
 from gputrain.service.constants import LOW_SPACE_BYTES, MAX_RECOVERIES, ORPHAN_GRACE_SECONDS
 from gputrain.service.datadir import DataDir
+from gputrain.service.devicepool import DevicePool
 from gputrain.service.metrics import ServiceMetrics
 from gputrain.service.nospace import NoSpace
 from gputrain.service.runner import signal_group, stop_orphans
@@ -68,8 +69,10 @@ class Supervisor:
         self.metrics = ServiceMetrics(self.store, devices, gpus)
         self.stopping = threading.Event()
         self.wake = threading.Condition()
+        self.pool = DevicePool(slots)
         self.workers = [
-            Worker(s, self.store, data, self.metrics, self.stopping, self.wake) for s in slots
+            Worker(s, self.store, data, self.metrics, self.stopping, self.wake, self.pool)
+            for s in slots
         ]
 
     def start(self) -> None:

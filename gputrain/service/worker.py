@@ -1,5 +1,9 @@
 """Workers: one thread per device slot, one trainer subprocess at a time.
 
+A job asking for several devices (``"devices": N``) runs as ``mpiexec -n N`` on the
+claiming worker's GPU and N-1 GPUs lent by idle workers (:mod:`~gputrain.service.devicepool`);
+each rank takes its own of the N GPUs the launch sees.
+
 A worker claims the oldest queued job, starts its trainer, follows its events (progress,
 metrics), and ends the attempt in exactly one state:
 
@@ -35,11 +39,19 @@ from gputrain.service.constants import (
     WORKER_POLL_SECONDS,
 )
 from gputrain.service.datadir import DataDir
+from gputrain.service.devicepool import DevicePool
 from gputrain.service.inputs import input_changed
 from gputrain.service.metrics import ServiceMetrics
 from gputrain.service.nospace import NoSpace, is_full
 from gputrain.service.progress import EventTail, LiveJob, resume_point
-from gputrain.service.runner import error_message, signal_group, spawn, trainer_env
+from gputrain.service.runner import (
+    error_message,
+    kill_session,
+    mpi_launch,
+    signal_group,
+    spawn,
+    trainer_env,
+)
 from gputrain.service.states import JobKind, JobState
 from gputrain.service.store import Job, JobStore
 from gputrain.stopping import EXIT_CHECKPOINTED
@@ -59,17 +71,32 @@ class Slot:
 
 class Worker(threading.Thread):
     def __init__(self, slot: Slot, store: JobStore, data: DataDir, metrics: ServiceMetrics,
-                 stopping: threading.Event, wake: threading.Condition):
+                 stopping: threading.Event, wake: threading.Condition,
+                 pool: DevicePool | None = None):
         super().__init__(name=f"worker-{slot.name}", daemon=True)
         self.slot, self.store, self.data, self.metrics = slot, store, data, metrics
         self.stopping, self.wake = stopping, wake
+        self.pool = pool or DevicePool([slot])
         self.proc: subprocess.Popen | None = None
+        self.slots: list[Slot] = [slot]  # the devices of the job running now
         self._last_write = 0.0
+
+    def _claim(self) -> Job | None:
+        """The next job, with its devices taken; None while none fits (or this worker's
+        GPU is lent to another worker's job)."""
+        with self.pool.lock:
+            if self.pool.lent(self.slot):
+                return None
+            free, most = self.pool.room(self.slot)
+            job = self.store.claim_next(self.slot.name, free, most)
+            if job is not None and job.devices <= most:
+                self.slots = self.pool.take(self.slot, job.devices)
+            return job
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                job = self.store.claim_next(self.slot.name)
+                job = self._claim()
             except NoSpace as e:
                 log.warning("worker %s: %s; trying again in %.0f s", self.slot.name, e,
                             NO_SPACE_RETRY_SECONDS)
@@ -92,6 +119,16 @@ class Worker(threading.Thread):
                 except Exception:
                     log.exception("worker %s: could not mark job %s failed", self.slot.name,
                                   job.id)
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        """Give the job's devices back and wake the workers that lent theirs."""
+        if len(self.slots) > 1 or self.slot.device != "cpu":
+            self.pool.give_back(self.slots)
+            self.slots = [self.slot]
+            with self.wake:
+                self.wake.notify_all()
 
     def run_job(self, job: Job) -> None:
         job_dir = self.data.job_dir(job.id)
@@ -105,11 +142,20 @@ class Worker(threading.Thread):
         except specs.SpecError as e:
             self._finish(job, JobState.FAILED, error=str(e))
             return
+        if job.devices > len(self.slots):  # a server restarted with fewer GPUs
+            self._finish(job, JobState.FAILED, error=f"devices: the job asks for {job.devices}; "
+                         f"this server trains on {self.pool.size} GPU(s)")
+            return
         changed = input_changed(self.data.inputs, job.input, job.input_size, job.input_sha256)
         if changed:
             self._finish(job, JobState.FAILED, error=f"{changed}; submit it again")
             return
         argv = [sys.executable, "-m", "gputrain", *argv]
+        env = dict(self.slot.env)
+        if job.devices > 1:  # N ranks, each on its own of the N GPUs they see
+            argv, mpi_env = mpi_launch(argv, job.devices)
+            env.update(mpi_env, CUDA_VISIBLE_DEVICES=",".join(
+                s.env["CUDA_VISIBLE_DEVICES"] for s in self.slots))
         live = LiveJob(job.kind, job.progress, dict(job.metrics))
         live.words_seen = resume_point(events) if resuming else 0
         tail = EventTail.at_end(events)
@@ -117,7 +163,7 @@ class Worker(threading.Thread):
                  " (resuming from checkpoint)" if resuming else "")
         self.metrics.board.start(job.id, live)
         try:
-            self.proc = spawn(argv, trainer_env(self.slot.env), job_dir, self.data.log(job.id))
+            self.proc = spawn(argv, trainer_env(env), job_dir, self.data.log(job.id))
         except OSError as e:
             self.metrics.board.finish(job.id)
             self._finish(job, JobState.FAILED, error=f"cannot start the trainer: {e}")
@@ -128,6 +174,8 @@ class Worker(threading.Thread):
             rc, cancelled = self._follow(job, tail, live)
         finally:
             signal_group(self.proc.pid, signal.SIGKILL)  # anything the trainer left behind
+            if job.devices > 1:
+                kill_session(self.proc.pid)  # the ranks (process groups of their own)
             self.proc = None
             self.metrics.board.finish(job.id)
         self._absorb(job, tail, live)
@@ -137,7 +185,8 @@ class Worker(threading.Thread):
             self._finish(job, JobState.SUCCEEDED, progress=1.0, metrics=live.metrics)
         elif cancelled:
             self._finish(job, JobState.CANCELLED, error="cancelled", metrics=live.metrics)
-        elif self.stopping.is_set() and rc in _STOPPED:
+        elif self.stopping.is_set() and (rc in _STOPPED or (job.devices > 1 and rc == 1)):
+            # (mpiexec exits 1 when its ranks checkpointed and exited 75)
             log.info("job %s stopped for shutdown (exit %s); queued again", job.id, rc)
             self._record(job, lambda: self.store.transition(job.id, JobState.QUEUED,
                                                             metrics=live.metrics))
