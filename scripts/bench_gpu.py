@@ -86,6 +86,8 @@ def main(argv=None) -> int:
     parser.add_argument("--standin", metavar="CORPUS",
                         help="train CORPUS on the GPU stand-in and print its counters")
     parser.add_argument("--cbow", action="store_true", help="--standin: CBOW")
+    parser.add_argument("--hs", action="store_true",
+                        help="--standin: hierarchical softmax besides the negatives")
     parser.add_argument("-o", "--output", default="standin-vectors.bin",
                         help="--standin: where the vectors go")
     parser.add_argument("--fmnist", help="directory with Fashion-MNIST train.parquet")
@@ -95,7 +97,7 @@ def main(argv=None) -> int:
     if args.standin:
         sys.path.insert(0, str(REPO / "tests" / "standin"))  # `import cupy` is the stand-in
         print(json.dumps(bench_gpu_w2v.standin_run(args.standin, args.epochs, args.output,
-                                                   args.cbow)))
+                                                   args.cbow, args.hs)))
         return 0
     if not backend.gpu_available():
         print("bench_gpu: no CUDA device (needs CuPy and an NVIDIA GPU); nothing measured",

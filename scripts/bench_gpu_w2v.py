@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from gputrain import backend
 from gputrain.w2v.batches import keep_probabilities, negative_table
 from gputrain.w2v.config import Word2VecConfig
+from gputrain.w2v.huffman import huffman_paths
 
 
 def settings(epochs: int, cbow: bool) -> Word2VecConfig:
@@ -28,14 +30,14 @@ def settings(epochs: int, cbow: bool) -> Word2VecConfig:
     return Word2VecConfig(epochs=epochs, cbow=cbow, engine="device")
 
 
-def standin_run(corpus: str, epochs: int, out: str, cbow: bool = False) -> dict:
+def standin_run(corpus: str, epochs: int, out: str, cbow: bool = False, hs: bool = False) -> dict:
     import cupy  # the stand-in: bench_gpu.py put tests/standin first on sys.path
 
     from gputrain.vectors.keyedvectors import KeyedVectors
     from gputrain.w2v import device_engine
     from gputrain.w2v.trainer import train
 
-    cfg = settings(epochs, cbow)
+    cfg = dataclasses.replace(settings(epochs, cbow), hs=hs)
     with tempfile.TemporaryDirectory() as tmp:
         cupy.standin.counters.reset()
         start = time.perf_counter()
@@ -47,11 +49,15 @@ def standin_run(corpus: str, epochs: int, out: str, cbow: bool = False) -> dict:
     table_bytes = (4 * n_words * dim + keep_probabilities(result.counts, cfg.sample).nbytes
                    + negative_table(result.counts, cfg.ns_exponent).nbytes)
     corpus_ids = int(result.words_trained) // epochs
+    if hs:  # the Huffman paths (int32 points, float32 signs), uploaded once
+        table_bytes += 8 * huffman_paths(result.counts).points.size
     per_m = 1e6 / result.words_trained
     return {"tokens": result.raw_tokens, "corpus_ids": corpus_ids, "epochs": epochs,
-            "words_trained": int(result.words_trained), "cbow": cbow,
+            "words_trained": int(result.words_trained), "cbow": cbow, "hs": hs,
+            "streamed": 4 * corpus_ids > device_engine.resident_bytes(),
             "launches": c["launches"], "raw_launches": c["raw_launches"],
-            "syncs": c["syncs"], "h2d_bytes": c["h2d_bytes"], "d2h_bytes": c["d2h_bytes"],
+            "syncs": c["syncs"], "h2d_bytes": c["h2d_bytes"],
+            "h2d_pinned_bytes": c["h2d_pinned_bytes"], "d2h_bytes": c["d2h_bytes"],
             "table_bytes": table_bytes,
             "launches_per_1m_words": round(c["launches"] * per_m, 2),
             "syncs_per_1m_words": round(c["syncs"] * per_m, 2),
