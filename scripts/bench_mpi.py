@@ -124,7 +124,10 @@ def main() -> None:
                 seconds, _ = run_measured(cmds[name])
                 runs[name].append({"seconds": seconds, **evaluate(work / f"{name}.bin",
                                                                   args.eval_dir)})
-                print(f"{name}: {seconds:.1f}s", flush=True)
+                q = runs[name][-1]
+                print(f"{name}: {seconds:.1f}s  WS353 {q['wordsim']:.3f} SimLex "
+                      f"{q['simlex']:.3f} analogy {100 * q['analogy']:.1f}%  load average "
+                      + " ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
     report(runs)
     if "ranks" in runs:
         rank_wps = n_tokens * args.epochs / statistics.median(r["seconds"] for r in runs["ranks"])
