@@ -264,8 +264,11 @@ def _seed(data):
     key = (type(data), int(data.device.id) if gpu else -1, data.dtype, data.shape)
     seed = _seeds.get(key)
     if seed is None:
-        seed = array_module(data).ones_like(data)
-        if not gpu:
+        if gpu:
+            with data.device:  # CuPy allocates on the current device, not data's
+                seed = array_module(data).ones_like(data)
+        else:
+            seed = numpy.ones_like(data)
             seed.flags.writeable = False
         _seeds[key] = seed
     return seed

@@ -85,7 +85,6 @@ def dropout_layers(network: nn.Module) -> list[nn.Dropout]:
     return [m for m in network.modules() if isinstance(m, nn.Dropout)]
 
 
-
 def train_loss(network: nn.Sequential, head, x, y, tally):
     """The mean loss of the training batch ``x``, ``y``: the network's last Linear runs
     inside the head's loss (the softmax head folds its bias into the fused loss kernels),
