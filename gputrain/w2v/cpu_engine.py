@@ -3,7 +3,8 @@
 With one thread the loop (:func:`~gputrain.w2v.worker.train_shard`) runs in this process
 and is deterministic for a seed; with ``threads`` > 1, as many worker processes train their
 shards Hogwild on tables in shared memory while this process watches them, pausing them
-between slices for checkpoints.
+between slices for checkpoints (and, under ``mpiexec``, for the ranks' merges: the
+monitor's ``pause_due()`` says when, its ``boundary()`` does it).
 """
 
 from __future__ import annotations
@@ -84,17 +85,16 @@ def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor) -> bool:
 
     try:
         while not all_finished():
-            time.sleep(0.1)
+            time.sleep(0.1 if monitor.pause_poll is None else monitor.pause_poll)
             check_health()
             monitor.tick()
-            if monitor.stop_requested() or monitor.checkpoint_due():
+            if monitor.pause_due():  # a checkpoint, a stop, or (ranks) the round's merge
                 state.set_pause(True)
                 while not all(state.status[w] in (PAUSED, FINISHED)
                               for w in range(state.n_workers)):
                     time.sleep(0.005)
                     check_health()
-                monitor.checkpoint_now()
-                if monitor.stop_requested():
+                if not monitor.boundary():
                     state.set_stop()
                     state.set_pause(False)
                     return False

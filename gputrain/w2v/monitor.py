@@ -140,8 +140,14 @@ class Monitor:
         return (self.state.words_done() >= self.next_checkpoint
                 or self.epoch_checkpoint_pending)
 
+    pause_poll = None  # seconds between the worker processes' pause checks (None: 0.1)
+
+    def pause_due(self) -> bool:
+        """Worker processes must pause for :meth:`boundary` (a stop or a checkpoint)."""
+        return self.stop_requested() or self.checkpoint_due()
+
     def boundary(self) -> bool:
-        """Between slices of an in-process run: checkpoint if due; False to stop."""
+        """Between slices (all workers paused): checkpoint if due; False to stop."""
         self.tick()
         if self.stop_requested():
             self.checkpoint_now()

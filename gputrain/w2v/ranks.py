@@ -84,6 +84,15 @@ class RankSync:
         return getattr(self.monitor, name)
 
     # -- the engine's hooks -----------------------------------------------------------
+    pause_poll = 0.01  # worker processes (--threads): a round is a fraction of a second
+
+    def pause_due(self) -> bool:
+        """Worker processes must pause: this rank finished a round (time to merge)."""
+        if self.epoch >= self.plan.epochs:
+            return False
+        return self._done_here(self.epoch) >= min(len(self.mine),
+                                                  (self.round + 1) * self.per_round)
+
     def boundary(self) -> bool:
         """Between slices: merge for every round this rank has finished; False to stop."""
         self.monitor.tick()

@@ -160,9 +160,6 @@ def train(corpus_path, cfg: Word2VecConfig, ckpt_dir, device: Device = CPU,
     cfg.validate()
     check_corpus_file(corpus_path)
     comm = distributed.world()
-    if comm.size > 1 and cfg.threads > 1:
-        raise GputrainError(f"--threads {cfg.threads} under mpiexec: each rank trains with one "
-                            "thread; start more ranks instead (mpiexec -n N)")
     device = comm.device(device)
     report = report if report and comm.is_root else (lambda event, **fields: None)
     ckpt_dir = Path(ckpt_dir)

@@ -36,6 +36,16 @@ def test_ranks_end_with_identical_tables(tmp_path):
     assert np.abs(a[:, 20:]).max() > 0  # the output rows trained too
 
 
+def test_ranks_with_worker_processes_end_with_identical_tables(tmp_path):
+    """--threads 2 per rank: the workers pause at each round's end for the merge."""
+    corpus = austen(tmp_path, 40_000)
+    run = mpirun_script(2, HERE / "w2v_rank_tables.py", corpus, tmp_path, 2, "cpu", 2)
+    assert run.returncode == 0, run.stderr
+    a, b = np.load(tmp_path / "rank0.npy"), np.load(tmp_path / "rank1.npy")
+    np.testing.assert_array_equal(a, b)
+    assert 0 < np.abs(a[:, 20:]).max() < 5
+
+
 def test_one_rank_writes_outputs_and_events(tmp_path):
     corpus = austen(tmp_path, 40_000)
     events = tmp_path / "events.jsonl"
