@@ -22,7 +22,7 @@ class GradientBucket:
         self.xp = xp
 
     def shard(self, batch: slice) -> slice:
-        """This rank's rows of the batch ``batch`` (positions in the epoch's order)."""
+        """This rank's rows of the batch ``batch`` (positions in the gathered rows)."""
         n, r, size = batch.stop - batch.start, self.comm.rank, self.comm.size
         return slice(batch.start + n * r // size, batch.start + n * (r + 1) // size)
 

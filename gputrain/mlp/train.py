@@ -9,10 +9,11 @@ moments, shuffling and dropout masks as an uninterrupted run (on a GPU, a run st
 the middle of an epoch re-seeds dropout for the rest of that epoch, because CuPy's
 generator state cannot be saved).
 
-On a GPU a step makes no synchronising call: the epoch's shuffled rows are gathered once
-(a batch is a slice), and the batches' loss sum and correct count are added up on the
-device (by the softmax loss kernel itself) and read only to report (every
-:data:`POSTFIX_EVERY` batches), to checkpoint and at the epoch's end.
+On a GPU a step makes no synchronising call: the epoch's shuffled rows are gathered a block
+of batches at a time (:data:`GATHER_BYTES` of features; a batch is then a slice), and the
+batches' loss sum and correct count are added up on the device (by the softmax loss kernel
+itself) and read only to report (every :data:`POSTFIX_EVERY` batches), to checkpoint and at
+the epoch's end.
 
 ``--epochs`` is a cap: training stops once the monitored loss (the validation loss, or the
 training loss without a validation split) has not improved by more than ``--tol`` for
@@ -56,6 +57,7 @@ from gputrain.optim import make_optimizer, make_schedule
 from gputrain.stopping import GracefulStop
 
 POSTFIX_EVERY = 25  # batches between progress-bar / event updates (each one syncs a GPU)
+GATHER_BYTES = 256 << 20  # features gathered (shuffled) at once: the extra memory training takes
 
 
 @dataclass
@@ -250,17 +252,20 @@ class _Loop:
             dropout_rng = d.device.rng(epoch_seed(c.seed, s.epoch, s.batch, self.comm.rank))
         for layer in dropout_layers(self.net):
             layer.rng = dropout_rng
-        # one gather per epoch: a batch is then a slice of xs, ys (no launch of its own)
-        rows = order if d.train_rows is None else d.train_rows[order]
-        xs, ys = d.features[rows], d.targets[rows]
-        del rows, order
+        block = self._gather_batches()
         tally = xp.zeros(2, dtype=xp.float64)  # loss sum, correct count of this session's steps
         seen = s.seen
         bar.set_description(f"epoch {s.epoch + 1}/{c.epochs}")
         head = make_head(c.task, c.output)
         self.net.train()
         for b in range(s.batch, self.batches):
-            batch = slice(b * c.batch_size, min((b + 1) * c.batch_size, d.n_train))
+            if b == s.batch or b % block == 0:  # the next block's shuffled rows, at once
+                first = b * c.batch_size
+                picked = order[first:min(self.batches, (b // block + 1) * block) * c.batch_size]
+                rows = picked if d.train_rows is None else d.train_rows[picked]
+                xs, ys = d.features[rows], d.targets[rows]
+            lo = b * c.batch_size - first
+            batch = slice(lo, min(lo + c.batch_size, len(ys)))
             self._step(xs, ys, batch, head, tally)
             seen += batch.stop - batch.start
             bar.update(1)
@@ -281,8 +286,14 @@ class _Loop:
         finished = s.epoch >= c.epochs or s.early_stopped
         return self._stop_agreed(None) and not finished
 
+    def _gather_batches(self) -> int:
+        """Batches gathered at once (each a slice of the gathered rows afterwards, with no
+        launch of its own): as many as :data:`GATHER_BYTES` of features hold, at least one."""
+        row_bytes = max(1, self.d.features[:1].nbytes)
+        return max(1, GATHER_BYTES // (row_bytes * self.c.batch_size))
+
     def _step(self, xs, ys, batch: slice, head, tally) -> None:
-        """One optimizer step on the rows ``batch`` of the epoch's ``xs``, ``ys``; the head's
+        """One optimizer step on the rows ``batch`` of the gathered ``xs``, ``ys``; the head's
         loss adds their loss sum and correct count to ``tally`` (on the device: no sync)."""
         if self.comm.size == 1:
             loss = train_loss(self.net, head, Tensor(xs[batch]), ys[batch], tally)

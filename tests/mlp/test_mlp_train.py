@@ -75,6 +75,25 @@ def test_resume_continues_exactly(tmp_path, parquet_file, stop_after):
     assert strip == [{k: v for k, v in h.items() if k not in timing} for h in resumed.history]
 
 
+@pytest.mark.parametrize("block", [1, 4])
+def test_rows_gathered_a_block_of_batches_at_a_time_train_the_same(tmp_path, parquet_file,
+                                                                   monkeypatch, block):
+    """A large table is shuffled into memory a few batches at a time (bounded memory): the
+    weights are those of the one-gather-per-epoch run, also across a mid-block resume."""
+    from gputrain.mlp import train as train_module
+
+    kw = dict(epochs=3, dropout=0.3, hidden=[16, 8], features=None, label="animal")
+    train_mlp(config(parquet_file, tmp_path / "a", **kw), CPU, progress=False)
+    monkeypatch.setattr(train_module._Loop, "_gather_batches", lambda self: block)
+    first = train_mlp(config(parquet_file, tmp_path / "b", **kw), CPU, progress=False,
+                      stop=StopAfter(13))  # batch 3 of epoch 2: inside a block of 4
+    assert first.stopped
+    train_mlp(config(parquet_file, tmp_path / "b", **kw), CPU, progress=False, resume=True)
+    wa, wb = _final_arrays(tmp_path / "a")[1], _final_arrays(tmp_path / "b")[1]
+    for name in wa:
+        np.testing.assert_array_equal(wa[name], wb[name], err_msg=name)
+
+
 class StopAfter:
     """Stands in for GracefulStop: 'SIGTERM' arrives after ``n`` batches."""
 
