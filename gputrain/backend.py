@@ -211,6 +211,13 @@ def pinned_empty(n: int, dtype):
     return cupyx.empty_pinned((n,), dtype=dtype)
 
 
+def free_memory(device: Device) -> int:
+    """Bytes of device memory free now (``cudaMemGetInfo``); 0 on the CPU."""
+    if not device.is_gpu:
+        return 0
+    return int(_cupy().cuda.Device(device.id).mem_info[0])
+
+
 def synchronize(device: Device) -> None:
     """Wait for queued GPU work (for honest timings); a no-op on the CPU."""
     if device.is_gpu:

@@ -3,7 +3,8 @@
 Per run, once: the encoded corpus (int32 ids, 4 bytes a token), the chunk boundaries
 (sentences, cut at slice boundaries and every :data:`MAX_CHUNK` tokens), the keep
 probabilities and the unigram ** ns_exponent table go to the device. A corpus above
-:data:`RESIDENT_BYTES` of ids (``$GPUTRAIN_RESIDENT_BYTES`` overrides it) is not kept whole:
+:data:`RESIDENT_BYTES` of ids, or above half the device memory still free once the tables
+are there (``$GPUTRAIN_RESIDENT_BYTES`` overrides both), is not kept whole:
 its ids stream through two launch-sized buffers (:mod:`gputrain.w2v.id_stream`), the next
 launch's ids copied from pinned host memory on a side stream while the current one trains.
 
@@ -34,7 +35,7 @@ import os
 import numpy as np
 
 from gputrain import kernels
-from gputrain.backend import Device, to_cpu, to_device
+from gputrain.backend import Device, free_memory, to_cpu, to_device
 from gputrain.errors import GputrainError
 from gputrain.w2v import device_twin, sampling
 from gputrain.w2v.batches import keep_probabilities, negative_table
@@ -81,12 +82,15 @@ def choose_sub(window: int, negative: int, dim: int, threads: int = THREADS,
     return 1
 
 
-def resident_bytes() -> int:
-    """The largest corpus (bytes of ids) kept whole on the device: $GPUTRAIN_RESIDENT_BYTES
-    or :data:`RESIDENT_BYTES` (tests lower it to exercise streaming on small corpora)."""
+def resident_bytes(device: Device | None = None) -> int:
+    """The largest corpus (bytes of ids) kept whole on ``device``: $GPUTRAIN_RESIDENT_BYTES
+    (tests lower it to exercise streaming on small corpora), else :data:`RESIDENT_BYTES` or
+    half the memory free on the device now, whichever is less."""
     raw = os.environ.get(RESIDENT_ENV)
     if raw is None:
-        return RESIDENT_BYTES
+        if device is None or not device.is_gpu:
+            return RESIDENT_BYTES
+        return min(RESIDENT_BYTES, free_memory(device) // 2)
     try:
         return int(raw)
     except ValueError:
@@ -142,7 +146,7 @@ class Launcher:
         self.keep_prob = self._put(keep_probabilities(counts, plan.sample))
         self.table = self._put(negative_table(counts, plan.ns_exponent))
         self.dev_starts = self._put(self.starts)
-        self.resident = device.is_gpu and 4 * plan.n_ids <= resident_bytes()
+        self.resident = device.is_gpu and 4 * plan.n_ids <= resident_bytes(device)
         self.ids = self._put(_read_ids(corpus, 0, plan.n_ids)) if self.resident else None
         self.totals = device.xp.zeros(2, dtype=np.float64)
         self.seen = (0.0, 0.0)

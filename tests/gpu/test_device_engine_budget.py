@@ -149,3 +149,22 @@ def test_hierarchical_softmax_on_the_device(tmp_path, cbow):
     assert c["syncs"] <= cfg.epochs + 3, c  # + the HS table at the end
     assert runs.same_topic_rate(r) > 0.95
     assert r.stats["mean_loss"] < 0.69
+
+
+def test_a_corpus_above_half_the_free_device_memory_streams(tmp_path, monkeypatch):
+    """Without $GPUTRAIN_RESIDENT_BYTES the ids stay resident only while they take at most
+    half the memory the device has free once the tables are there."""
+    cupy = pytest.importorskip("cupy")
+    _counters()
+    monkeypatch.delenv(device_engine.RESIDENT_ENV, raising=False)
+    corpus = runs.topic_corpus(tmp_path / "c.txt", sentences=300)
+    gpu = resolve_device("gpu")
+    assert device_engine.resident_bytes(gpu) == device_engine.RESIDENT_BYTES  # 16 GiB free
+    used = cupy.get_default_memory_pool().used_bytes()
+    monkeypatch.setattr(cupy.cuda.runtime, "TOTAL_MEMORY", used + 20_000)  # 10 kB for ids
+    assert device_engine.resident_bytes(gpu) == 10_000
+    counters = cupy.standin.counters
+    counters.reset()
+    r = train(corpus, runs.cfg(engine="device"), tmp_path / "ck", device=gpu)
+    assert counters.h2d_pinned_bytes == 4 * int(r.words_trained)  # > 10 kB of ids: streamed
+    assert runs.same_topic_rate(r) > 0.95
