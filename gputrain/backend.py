@@ -51,7 +51,7 @@ DEVICE_CHOICES = ("auto", "cpu", "gpu")
 
 
 def cupy_module() -> ModuleType | None:
-    """The cupy module if it imports, else None (for kernels.py and GPU-only tests)."""
+    """The cupy module if it imports, else None (for gputrain/kernels and GPU-only tests)."""
     return _cupy()
 
 

@@ -1,5 +1,5 @@
 // Multi-tensor Adam / AdamW: one launch updates up to 8 parameters (p, grad, m, v each).
-// Loaded by gputrain/kernels.py (adam_multi); NumPy twin gputrain/optim/adam.py
+// Loaded by gputrain/kernels/adam.py (adam_multi); NumPy twin gputrain/optim/adam.py
 // (adam_multi). float32, C-contiguous; deterministic (each element is its own update).
 //
 // Per element, as the NumPy twin and Adam._update_dense do:

@@ -1,6 +1,6 @@
 // Bias + ReLU fused: the forward and backward of relu(x + b) for x (rows, cols), b (cols,),
 // one launch each where the composition takes two forward (add, max) and three backward
-// (compare, multiply, column sum). Loaded by gputrain/kernels.py; NumPy twins in
+// (compare, multiply, column sum). Loaded by gputrain/kernels/bias_act.py; NumPy twins in
 // gputrain/autograd/ops/fused.py. float32, C-contiguous; deterministic (fixed-order sums).
 
 // y = relu(x + b); a NaN stays NaN (as numpy.maximum), so a diverging run still shows.

@@ -1,4 +1,4 @@
-// Fused losses from logits, numerically stable. Loaded by gputrain/kernels.py; NumPy twins
+// Fused losses from logits, numerically stable. Loaded by gputrain/kernels/losses.py; NumPy twins
 // in gputrain/autograd/ops (losses). float32 data, int32 labels, C-contiguous arrays.
 // All kernels are deterministic (no atomics). The backward kernels scale the upstream
 // gradient: gy[i * gy_step] * scale, gy_step 0 for the one value of a mean- or sum-reduced

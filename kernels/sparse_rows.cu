@@ -1,5 +1,5 @@
 // Sparse row updates of an embedding table (V, D): `values[i]` is the gradient of row
-// `rows[i]`. Loaded by gputrain/kernels.py; NumPy twins in gputrain/optim/sparse.py.
+// `rows[i]`. Loaded by gputrain/kernels/sparse_rows.py; NumPy twins in gputrain/optim/sparse.py.
 // float32 tables and values, int32 row ids, C-contiguous. A row id outside [0, V) is a
 // caller bug: the kernels do not check it (AddressSanitizer does, in the emulated tests).
 

@@ -1,5 +1,5 @@
 // The device engine's word2vec kernel: one launch trains millions of tokens, sampling on the
-// device. Loaded by gputrain/kernels.py (w2v_device_train); the NumPy twin is
+// device. Loaded by gputrain/kernels/w2v_device.py (w2v_device_train); the NumPy twin is
 // gputrain/w2v/device_twin.py and the draws are gputrain/w2v/sampling.py.
 //
 // The corpus (int32 word ids) is on the device; ids[i] is the token at global position
@@ -126,7 +126,7 @@ __device__ void w2vd_input_grads(float* __restrict__ w_in, const int* kid, const
   }
 }
 
-// Dynamic shared memory (4-byte words), carved in this order; gputrain/kernels.py
+// Dynamic shared memory (4-byte words), carved in this order; gputrain/kernels/w2v_device.py
 // (w2v_device_shared_bytes) computes the same size:
 //   int   kid[max_chunk], krel[max_chunk], kreach[max_chunk], scan[blockDim + 1],
 //         tids[sub * n_out]

@@ -50,9 +50,9 @@ def test_fused_losses_dispatch_to_the_kernels_and_match_numpy(cp):
 def test_modules_are_compiled_once_per_device(cp):
     x = cp.zeros(10, dtype=np.float32)
     kernels.sigmoid_bce_forward(x, x)
-    first = kernels._modules[(x.device.id, "losses.cu")]
+    first = kernels.launch._modules[(x.device.id, "losses.cu")]
     kernels.sigmoid_bce_backward(x, x, x)
-    assert kernels._modules[(x.device.id, "losses.cu")] is first
+    assert kernels.launch._modules[(x.device.id, "losses.cu")] is first
 
 
 @pytest.mark.parametrize("rule", ["sgd", "adagrad"])

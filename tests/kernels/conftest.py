@@ -75,7 +75,8 @@ def kernels(raw_module, monkeypatch):
     smaller (fewer CPU threads) and grids at most 3 blocks, so each thread runs several
     turns of its grid-stride loop."""
     if not _on_gpu():
-        monkeypatch.setattr(gpu_kernels, "_load_module", lambda name, like: raw_module(name))
-        monkeypatch.setattr(gpu_kernels, "MAX_GRID", 3)
-        monkeypatch.setattr(gpu_kernels, "BLOCK", 64)
+        launch = gpu_kernels.launch  # where the kernel families look these up
+        monkeypatch.setattr(launch, "load_module", lambda name, like: raw_module(name))
+        monkeypatch.setattr(launch, "MAX_GRID", 3)
+        monkeypatch.setattr(launch, "BLOCK", 64)
     return gpu_kernels
