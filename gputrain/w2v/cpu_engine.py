@@ -1,4 +1,4 @@
-"""The CPU engine: the window step (:mod:`gputrain.w2v.step`) on NumPy, slice by slice.
+"""The CPU engine: the window step (:mod:`gputrain.w2v.window_step`, compiled), slice by slice.
 
 With one thread the loop (:func:`~gputrain.w2v.worker.train_shard`) runs in this process
 and is deterministic for a seed; with ``threads`` > 1, as many worker processes train their
@@ -63,6 +63,9 @@ def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor) -> bool:
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
     if fork:
         state.release()
+        from gputrain.w2v.window_step import compile_steps
+
+        compile_steps()  # once (numba), inherited by the workers
     procs = []
     lock = ctx.Lock()
     with _patched_env(single_thread_env()):

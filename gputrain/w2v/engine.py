@@ -14,7 +14,7 @@ checkpoints and stopping (:class:`~gputrain.w2v.monitor.Monitor`). An engine own
     consistent, so a checkpoint (or averaging across processes) may read or replace them;
     ``boundary()`` returning False means stop. Returns False if stopped early.
 
-Two engines: :class:`~gputrain.w2v.cpu_engine.CpuEngine` (the window step on NumPy, in this
+Two engines: :class:`~gputrain.w2v.cpu_engine.CpuEngine` (the compiled window step, in this
 process or in ``--threads`` worker processes) and
 :class:`~gputrain.w2v.device_engine.DeviceEngine` (one kernel launch trains millions of
 tokens with sampling on the device; on the CPU its NumPy twin runs the same algorithm).

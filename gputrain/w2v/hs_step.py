@@ -25,7 +25,7 @@ def output_steps(step: Callable[..., float], state, inputs: tuple, targets: np.n
     """Train one minibatch; returns (loss sum, number of input-output terms).
 
     ``step(w_in, w_out, *inputs, targets, lr[, signs, out_weight])`` is one of
-    :mod:`gputrain.w2v.step`'s steps with its input layout ``inputs``; ``targets[:, 0]``
+    :mod:`gputrain.w2v.window_step`'s steps with its input layout ``inputs``; ``targets[:, 0]``
     are the centre words (the positives), the other columns the negatives. ``n_in``
     counts each centre's valid inputs.
     """

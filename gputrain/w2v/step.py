@@ -1,5 +1,5 @@
-"""One word2vec minibatch step on NumPy: the fused, hand-derived fast path (and the twin of
-the CUDA kernels in :mod:`gputrain.kernels`).
+"""One word2vec minibatch step on NumPy: the fused, hand-derived definition that the CPU
+trainer's compiled window steps (:mod:`gputrain.w2v.window_step`) are tested against.
 
 The model is two embedding tables, ``w_in`` (input vectors, the ones usually saved) and
 ``w_out`` (output vectors, word2vec's ``syn1neg``), both ``(vocab, dim)`` float32, and the
@@ -13,7 +13,7 @@ the step) and applies it with plain SGD: ``table[row] -= lr * dloss/drow``, dupl
 summed. :mod:`gputrain.w2v.autograd_model` builds the same model from autograd pieces;
 ``tests/w2v/test_step_autograd.py`` checks one step here equals one SGD step there.
 
-Minibatch layout (shared by both functions and by the GPU kernels):
+Minibatch layout (shared by both functions):
 
 ``contexts`` int32 ``(B, C)``
     rows of ``w_in``: the context words of centre word ``b``, padded with ``-1``.
@@ -47,12 +47,11 @@ the Huffman inner nodes on the centre's path (rows of the HS table ``w_hs``), ``
 default 1) scales each output row's update (:mod:`gputrain.w2v.huffman` caps the shared
 inner nodes with it).
 
-:func:`sgns_window_step` is the CPU trainer's skip-gram: the same arithmetic for a run of
-consecutive centre words, given as positions instead of a ``contexts`` matrix (tested
-equal to :func:`sgns_step`). These are NumPy functions: on a GPU the device engine trains
-(:mod:`gputrain.w2v.device_engine`).
+The CPU trainer runs the same arithmetic on runs of consecutive centre words, compiled:
+:mod:`gputrain.w2v.window_step` (tested equal to these). These are NumPy functions: on a
+GPU the device engine trains (:mod:`gputrain.w2v.device_engine`).
 
-All three return the summed loss of the minibatch (before the update) as a float64. Logits are
+Both return the summed loss of the minibatch (before the update) as a float64. Logits are
 clipped to [-30, 30] inside the loss and sigmoid (so no overflow; a term then saturates).
 Apart from the clipping, everything is exact float32 arithmetic; nothing is shared between
 calls, so the caller owns every random choice (windows, negatives, subsampling).
@@ -184,129 +183,4 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None,
     grad_in = np.broadcast_to(grad_h[:, None, :], crow.shape + (w_in.shape[1],))
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
     _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
-    return loss
-
-
-_MAPS: dict = {}
-BLOCK = 8  # consecutive centres per block product (fastest of 4..32 measured)
-
-
-def _band(k: int, span: int, T: int):
-    """Row and column of logit (i, s, t) of a block: position i + s, output i * T + t."""
-    key = (k, span, T)
-    if key not in _MAPS:
-        i = np.arange(k)[:, None, None]
-        s = np.arange(span)[None, :, None]
-        t = np.arange(T)[None, None, :]
-        shape = (k, span, T)
-        _MAPS[key] = (np.broadcast_to(i + s, shape).copy(),
-                      np.broadcast_to(i * T + t, shape).copy())
-    return _MAPS[key]
-
-
-def sgns_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
-                     out_weight=None) -> float:
-    """:func:`sgns_step` for ``B`` *consecutive* centre words, computed per position.
-
-    ``words`` int32 ``(B + 2W,)`` are the (kept) words from ``W`` before the first centre to
-    ``W`` after the last, ``-1`` beyond the data; ``valid`` bool ``(B, 2W)`` says which of
-    the offsets ``-W..-1, 1..W`` of each centre are in its window. This is exactly
-    ``sgns_step(w_in, w_out, contexts, targets, lr)`` with ``contexts[b, c] = words[b + W
-    + offset_c]`` where ``valid[b, c]`` (else -1); the CPU trainer uses it, the GPU runs
-    :func:`sgns_step`. It is faster in two ways: each input row is gathered and scattered
-    once per position (a word is the context of up to 2W neighbouring centres), and the
-    products run on blocks of :data:`BLOCK` consecutive centres: the ``BLOCK + 2W``
-    positions they see times their ``BLOCK * (1+K)`` outputs as one mid-sized matrix
-    product, of which the band that belongs together is used (about 2.4x the arithmetic
-    of the exact small products, but BLAS runs it several times faster).
-    """
-    _check(w_in, w_out, np.zeros(targets.shape, np.int32), targets)
-    if words.dtype != np.int32 or valid.dtype != np.bool_:
-        raise TypeError("words must be int32 and valid bool")
-    if valid.ndim != 2 or len(valid) != len(targets) or len(words) != len(valid) + valid.shape[1]:
-        raise ValueError("words (B + 2W,), valid (B, 2W) and targets (B, 1+K) do not match")
-    k = BLOCK
-    n, width = valid.shape
-    half = width // 2
-    span = width + 1
-    dim = w_in.shape[1]
-    T = targets.shape[1]
-    nb = -(-n // k)
-    n_p = nb * k
-    sign_t = _signed_mask(targets, targets >= 0, signs)
-    if n_p != n:
-        words = np.concatenate([words, np.full(n_p - n, -1, np.int32)])
-        valid = np.concatenate([valid, np.zeros((n_p - n, width), bool)])
-        targets = np.concatenate([targets, np.full((n_p - n, T), -1, np.int32)])
-        sign_t = np.concatenate([sign_t, np.zeros((n_p - n, T), np.float32)])
-        if out_weight is not None:
-            out_weight = np.concatenate([out_weight, np.zeros((n_p - n, T), np.float32)])
-    mask_t = targets >= 0
-    trow = np.where(mask_t, targets, 0)
-    rows = np.where(words >= 0, words, 0)
-    P = np.take(w_in, rows, axis=0)  # (n_p + 2W, d)
-    s0, s1 = P.strides
-    Pb = np.lib.stride_tricks.as_strided(P, (nb, k + width, dim), (k * s0, s0, s1),
-                                         writeable=False)
-    O = np.take(w_out, trow, axis=0)  # (n_p, T, d)
-    Ob = O.reshape(nb, k * T, dim)
-    R, C = _band(k, span, T)
-    Q = np.matmul(Pb, Ob.transpose(0, 2, 1))  # (nb, k+2W, kT)
-    logits = Q[:, R, C].reshape(n_p, span, T)
-    in_mask = np.zeros((n_p, span), dtype=np.float32)
-    in_mask[:, :half] = valid[:, :half]
-    in_mask[:, half + 1:] = valid[:, half:]
-    sign = in_mask[:, :, None] * sign_t[:, None, :]
-    g, loss = _grad_and_loss(logits, sign, lr)
-    Gb = np.zeros((nb, k + width, k * T), dtype=np.float32)
-    Gb[:, R, C] = g.reshape(nb, k, span, T)
-    grad_Pb = np.matmul(Gb, Ob)  # (nb, k+2W, d)
-    grad_out = np.matmul(Gb.transpose(0, 2, 1), Pb).reshape(n_p, T, dim)
-    grad_out = _weighted(grad_out, out_weight)
-    # overlap-add: row r of block j is position j*k + r; add rows k at a time
-    pieces = -(-(k + width) // k)
-    grad_pos = np.zeros((n_p + pieces * k, dim), dtype=np.float32)
-    for c in range(pieces):
-        rows_c = min(k, k + width - c * k)
-        grad_pos[c * k:c * k + n_p].reshape(nb, k, dim)[:, :rows_c] += \
-            grad_Pb[:, c * k:c * k + rows_c]
-    _scatter_add(w_in, rows, grad_pos[:n_p + width])
-    _scatter_add(w_out, trow.reshape(-1), grad_out.reshape(-1, dim))
-    return loss
-
-
-def cbow_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
-                     out_weight=None) -> float:
-    """:func:`cbow_step` for ``B`` consecutive centre words in the layout of
-    :func:`sgns_window_step` (``contexts[b, c] = words[b + W + offset_c]`` where
-    ``valid[b, c]``): each input row is gathered and scattered once per position, and the
-    context means and their updates are window sums over the positions."""
-    _check(w_in, w_out, np.zeros(targets.shape, np.int32), targets)
-    if words.dtype != np.int32 or valid.dtype != np.bool_:
-        raise TypeError("words must be int32 and valid bool")
-    if valid.ndim != 2 or len(valid) != len(targets) or len(words) != len(valid) + valid.shape[1]:
-        raise ValueError("words (B + 2W,), valid (B, 2W) and targets (B, 1+K) do not match")
-    n, width = valid.shape
-    half = width // 2
-    count = valid.sum(axis=1)
-    mask_t = (targets >= 0) & (count > 0)[:, None]
-    trow = np.where(mask_t, targets, 0)
-    rows = np.where(words >= 0, words, 0)
-    by_position = np.take(w_in, rows, axis=0)  # (B + 2W, d)
-    weight = valid.astype(np.float32)  # (B, 2W)
-    offsets = [*range(half), *range(half + 1, width + 1)]  # position of column c: b + offset
-    h = np.zeros((n, w_in.shape[1]), dtype=np.float32)
-    for c, off in enumerate(offsets):
-        h += weight[:, c:c + 1] * by_position[off:off + n]
-    h *= (1.0 / np.maximum(count, 1)).astype(np.float32)[:, None]
-    outputs = np.take(w_out, trow, axis=0)  # (B, T, d)
-    logits = np.matmul(outputs, h[:, :, None])[:, :, 0]  # (B, T)
-    g, loss = _grad_and_loss(logits, _signed_mask(targets, mask_t, signs), lr)
-    grad_h = np.matmul(g[:, None, :], outputs)[:, 0]  # (B, d), to every context row
-    grad_out = _weighted(g[:, :, None] * h[:, None, :], out_weight)
-    grad_pos = np.zeros_like(by_position)
-    for c, off in enumerate(offsets):
-        grad_pos[off:off + n] += weight[:, c:c + 1] * grad_h
-    _scatter_add(w_in, rows, grad_pos)
-    _scatter_add(w_out, trow.reshape(-1), grad_out.reshape(-1, w_in.shape[1]))
     return loss

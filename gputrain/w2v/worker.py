@@ -35,7 +35,6 @@ from gputrain.w2v.shared import (
     SharedState,
     StateSpec,
 )
-from gputrain.w2v.step import cbow_window_step, sgns_window_step
 
 
 class Diverged(GputrainError):
@@ -107,6 +106,8 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
     ``boundary()`` is called between slices and returns False to stop. ``lock`` guards
     claiming between worker processes. (The GPU trains through the device engine.)
     """
+    from gputrain.w2v.window_step import cbow_window_step, sgns_window_step  # numba: ~1 s
+
     lock = lock if lock is not None else contextlib.nullcontext()
     keep_prob = keep_probabilities(corpus.vocab.counts, plan.sample)
     neg_table = negative_table(corpus.vocab.counts, plan.ns_exponent)

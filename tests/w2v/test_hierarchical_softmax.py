@@ -9,7 +9,8 @@ import pytest
 
 from gputrain.errors import GputrainError
 from gputrain.w2v.huffman import huffman_paths
-from gputrain.w2v.step import cbow_step, cbow_window_step, sgns_step, sgns_window_step
+from gputrain.w2v.step import cbow_step, sgns_step
+from gputrain.w2v.window_step import cbow_window_step, sgns_window_step
 
 _spec = importlib.util.spec_from_file_location(
     "train_runs", Path(__file__).with_name("test_train_runs.py"))
@@ -83,18 +84,19 @@ def _problem(seed, n=30, n_words=40, dim=6, window=3):
     contexts = window_contexts(kept, np.zeros(n, np.int64), rng.integers(1, window + 1, n),
                                window)
     pad = np.full(window, -1, np.int32)
-    points, signs, _ = huffman_paths(rng.zipf(1.5, n_words)).batch(kept)
+    points, signs, weight = huffman_paths(rng.zipf(1.5, n_words)).batch(kept)
     tables = [rng.normal(0, 0.3, (n_words, dim)).astype(np.float32) for _ in range(2)]
-    return np.concatenate([pad, kept, pad]), contexts, points, signs, tables
+    return np.concatenate([pad, kept, pad]), contexts, points, signs, weight, tables
 
 
 @pytest.mark.parametrize("cbow", [False, True])
 def test_hs_window_step_equals_step_and_a_per_term_reference(cbow):
-    words, contexts, points, signs, (w_in, w_hs) = _problem(5)
+    words, contexts, points, signs, weight, (w_in, w_hs) = _problem(5)
+    assert weight.min() == 0 and 0 < weight[points >= 0].min() < 1  # some capped nodes
     a_in, a_hs, b_in, b_hs = w_in.copy(), w_hs.copy(), w_in.copy(), w_hs.copy()
     step, window_step = (cbow_step, cbow_window_step) if cbow else (sgns_step, sgns_window_step)
-    want = step(a_in, a_hs, contexts, points, 0.1, signs)
-    got = window_step(b_in, b_hs, words, contexts >= 0, points, 0.1, signs)
+    want = step(a_in, a_hs, contexts, points, 0.1, signs, weight)
+    got = window_step(b_in, b_hs, words, contexts >= 0, points, 0.1, signs, weight)
     np.testing.assert_allclose(got, want, rtol=1e-6)
     np.testing.assert_allclose(b_in, a_in, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b_hs, a_hs, rtol=1e-5, atol=1e-6)
@@ -111,7 +113,7 @@ def test_hs_window_step_equals_step_and_a_per_term_reference(cbow):
 
 
 def test_ns_signs_equal_the_default_labels():
-    words, contexts, points, _, (w_in, w_out) = _problem(6)
+    words, contexts, points, _, _, (w_in, w_out) = _problem(6)
     targets = np.where(points >= 0, points, 3).astype(np.int32)
     signs = np.full(targets.shape, -1.0, np.float32)
     signs[:, 0] = 1.0

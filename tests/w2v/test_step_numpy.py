@@ -100,7 +100,7 @@ def test_rejects_wrong_dtypes():
 @pytest.mark.parametrize("seed, window", [(0, 3), (1, 5), (2, 10)])
 def test_window_step_equals_step_on_the_same_windows(seed, window, cbow):
     from gputrain.w2v.batches import window_contexts
-    from gputrain.w2v.step import cbow_window_step, sgns_window_step
+    from gputrain.w2v.window_step import cbow_window_step, sgns_window_step
 
     rng = np.random.default_rng(seed)
     n_words, dim, n, negative = 15, 6, 40, 4
