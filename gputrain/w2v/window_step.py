@@ -13,18 +13,17 @@ all are applied, duplicate rows summed. The windows are given as positions inste
 ``valid`` bool ``(B, 2W)``
     which of the offsets ``-W..-1, 1..W`` of each centre are in its window,
 
-so ``contexts[b, c] = words[b + W + offset_c]`` where ``valid[b, c]``, else -1. Each
-position's input row is read once per term and its gradient summed per position, so a word
-that is the context of several neighbouring centres is scattered once.
+so ``contexts[b, c] = words[b + W + offset_c]`` where ``valid[b, c]``, else -1. Skip-gram
+sums each position's input gradient over the centres that see it and applies it once.
 
 Why compiled code: a minibatch of word2vec is many small dot products and row updates
 (about 6 context rows and 6 output rows of 100 floats per centre). NumPy runs each of its
-~30 array operations per minibatch over the whole batch at full speed, but pays for
-temporaries, masks and ``np.add.at`` scatters; one loop over the terms does the same work
-reading each row once (per minibatch of 512 centres, CBOW ~3x and skip-gram ~1.5x the NumPy window steps
-this replaced).
-The first call of a process compiles (about a second; cached on disk afterwards in
-numba's cache directory).
+~30 array operations per minibatch over the whole batch, but pays for temporaries, masks,
+gathers and ``np.add.at`` scatters (the scatters and gathers alone of the NumPy CBOW window
+step this replaced took about as long as this whole step); one loop over the terms does the
+same work reading each row where it is used (per minibatch of 512 centres, CBOW ~3x and
+skip-gram ~1.5x the NumPy window steps). The first call compiles (5-20 s) and numba caches
+the machine code on disk; a later process loads it (about 1 s, with numba's import).
 """
 
 from __future__ import annotations
