@@ -167,10 +167,9 @@ def _checked(w_in, w_out, words, valid, targets, signs, out_weight):
     for name, a in (("signs", signs), ("out_weight", out_weight)):
         if a is not None and (a.shape != targets.shape or a.dtype != np.float32):
             raise ValueError(f"{name} must be float32 of the targets' shape")
-    none = _NO_WEIGHTS
-    return (np.ascontiguousarray(words), np.ascontiguousarray(valid),
-            np.ascontiguousarray(targets), none if signs is None else signs,
-            none if out_weight is None else out_weight)
+    # C-contiguous arrays only: other layouts would compile another version of the step
+    return tuple(_NO_WEIGHTS if a is None else np.ascontiguousarray(a)
+                 for a in (words, valid, targets, signs, out_weight))
 
 
 def sgns_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
