@@ -1,5 +1,6 @@
 // The device engine's word2vec kernel: one launch trains millions of tokens, sampling on the
-// device. Loaded by gputrain/kernels/w2v_device.py (w2v_device_train); the NumPy twin is
+// device. Loaded by gputrain/kernels/w2v_device.py (w2v_device_train, and the variant
+// w2v_device_train_ring: the same source with RING on, see below); the NumPy twin is
 // gputrain/w2v/device_twin.py and the draws are gputrain/w2v/sampling.py.
 //
 // The corpus (int32 word ids) is on the device; ids[i] is the token at global position
@@ -14,6 +15,17 @@
 //      reads, then adds each row's whole gradient to the tables once (atomicAdd). So a step
 //      is the exact minibatch gradient of its centres (step.py's sgns_step / cbow_step
 //      semantics, with a learning rate per centre from its global word position).
+// The RING variant (w2v_device_train_ring, not the default) reads and writes the input
+// (context) rows once per lifetime, as FULL-W2V does: the row of kept position p lives in
+// slot p % R of a shared-memory ring (R = sub + 2*window) from the first step whose windows
+// reach p to the last; each step adds its gradient to the ring copy (and to every other copy
+// of the same word in the ring, so that the block sees what sequential steps on the table
+// would), and the row's summed update goes to w_in with one atomicAdd when p leaves the
+// ring. A row entering the ring is read from w_in plus the pending updates of the copies of
+// its word still in the ring. For one block both variants compute the same numbers. The
+// ring saves HBM reads of input rows but costs two more R x ld float arrays of shared
+// memory (smaller steps) and ~R^2 x dim shared reads per step: which is faster is for a GPU
+// to say (scripts/bench_gpu.py times both).
 // Output columns of a centre (n_out of them, shared by all its contexts): with negative
 // sampling (negative > 0) first the positive and `negative` draws, rows of w_out; with
 // hierarchical softmax (hs_len > 0) then the centre's Huffman path, hs_len inner nodes of
@@ -103,13 +115,16 @@ __device__ __forceinline__ int w2vd_offset(int c, int window) {
 }
 
 // A step's input-row updates: each of its nrows positions (relative to the step's first
-// centre: from lo) gets the gradient over every centre b < nb whose window holds it,
-// sum_t g[b][col][t] * out[b][t], added to w_in once. Skip-gram keeps coefficients per
-// context column (cols = 2W), CBOW per centre (cols = 1: the error of the mean goes in full
-// to every context row). kid and kreach start at the step's first centre.
-__device__ void w2vd_input_grads(float* __restrict__ w_in, const int* kid, const int* kreach,
-                                 const float* g, const float* outs, int cols, int nb, int lo,
-                                 int nrows, int W, int K1, int dim, int ld) {
+// centre i0: from lo) gets the gradient over every centre b < nb whose window holds it,
+// sum_t g[b][col][t] * out[b][t], added to w_in once (RING: written to gin in the
+// position's ring slot, R slots). Skip-gram keeps coefficients per context column
+// (cols = 2W), CBOW per centre (cols = 1: the error of the mean goes in full to every
+// context row). kid and kreach start at the step's first centre.
+template <bool RING>
+__device__ void w2vd_input_grads(float* __restrict__ w_in, float* gin, const int* kid,
+                                 const int* kreach, const float* g, const float* outs, int cols,
+                                 int nb, int i0, int lo, int nrows, int W, int K1, int R,
+                                 int dim, int ld) {
   for (int x = threadIdx.x; x < nrows * dim; x += blockDim.x) {
     const int p = lo + x / dim, e = x % dim;
     float grad = 0.0f;
@@ -122,7 +137,11 @@ __device__ void w2vd_input_grads(float* __restrict__ w_in, const int* kid, const
       for (int t = 0; t < K1; ++t) grad += gc[t] * outs[(b * K1 + t) * ld + e];
       touched = true;
     }
-    if (touched) atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
+    if constexpr (RING) {
+      gin[((i0 + p) % R) * ld + e] = grad;
+    } else if (touched) {
+      atomicAdd(&w_in[(long long)kid[p] * dim + e], grad);
+    }
   }
 }
 
@@ -130,20 +149,23 @@ __device__ void w2vd_input_grads(float* __restrict__ w_in, const int* kid, const
 // (w2v_device_shared_bytes) computes the same size:
 //   int   kid[max_chunk], krel[max_chunk], kreach[max_chunk], scan[blockDim + 1],
 //         tids[sub * n_out]
-//   float sgn[sub * n_out], lrs[sub], rows[(sub + 2W) * ld], outs[sub * n_out * ld],
-//         g[sub * 2W * n_out], h[sub * ld]
+//   float sgn[sub * n_out], lrs[sub], rows[R * ld], (RING only: dlt[R * ld], gin[R * ld]),
+//         outs[sub * n_out * ld], g[sub * 2W * n_out], h[sub * ld]
+// with R = sub + 2W (the rows a step's windows touch; RING: the ring's slots of current
+// values, pending updates and this step's gradients),
 // with n_out = (negative ? negative + 1 : 0) + hs_len
 // where ld = dim | 1: an odd row stride, so that threads reading the same element of
 // different rows hit different banks.
-extern "C" __global__ void w2v_device_train(
+template <bool RING>
+__device__ __forceinline__ void w2vd_train(
     float* __restrict__ w_in, float* __restrict__ w_out, float* __restrict__ w_hs,
     const int* __restrict__ ids, long long ids_base, const long long* __restrict__ starts,
     int first_chunk, int n_chunks, const float* __restrict__ keep_prob,
     const int* __restrict__ table, unsigned table_size, const int* __restrict__ points,
-    const float* __restrict__ psigns, int hs_len, unsigned long long key, long long words_before, double total_words, double alpha,
-    double min_alpha, int window, int negative, int dim, int sub, int max_chunk, int cbow,
-    double* __restrict__ totals) {
-  GPUTRAIN_DYNAMIC_SHARED(double, shared_words);  // double: 8-byte aligned for the tallies
+    const float* __restrict__ psigns, int hs_len, unsigned long long key,
+    long long words_before, double total_words, double alpha, double min_alpha, int window,
+    int negative, int dim, int sub, int max_chunk, int cbow, double* __restrict__ totals,
+    double* shared_words) {
   int* smem = reinterpret_cast<int*>(shared_words);
   const int T = blockDim.x, tid = threadIdx.x;
   const int W = window, W2 = 2 * window, ld = dim | 1;
@@ -155,8 +177,11 @@ extern "C" __global__ void w2v_device_train(
   int* tids = scan + T + 1;
   float* sgn = reinterpret_cast<float*>(tids + sub * K1);
   float* lrs = sgn + sub * K1;
+  const int R = sub + W2;
   float* rows = lrs + sub;
-  float* outs = rows + (sub + W2) * ld;
+  float* dlt = rows + R * ld;  // RING only
+  float* gin = dlt + R * ld;   // RING only
+  float* outs = RING ? gin + R * ld : dlt;
   float* g = outs + sub * K1 * ld;
   float* h = g + sub * W2 * K1;
   double loss = 0.0, pairs = 0.0;
@@ -195,13 +220,28 @@ extern "C" __global__ void w2v_device_train(
     const int n_kept = scan[T];
     __syncthreads();
 
-    // 2. steps of `sub` consecutive kept centres
+    // 2. steps of `sub` consecutive kept centres (RING: the ring holds [plo, loaded))
+    int loaded = 0;
     for (int i0 = 0; i0 < n_kept; i0 += sub) {
       const int nb = w2vd_min(sub, n_kept - i0);
       const int plo = w2vd_max(0, i0 - W), phi = w2vd_min(n_kept, i0 + nb + W);
       const int nrows = phi - plo;
-      for (int x = tid; x < nrows * dim; x += T)
-        rows[x / dim * ld + x % dim] = w_in[(long long)kid[plo + x / dim] * dim + x % dim];
+      // the shared row of position p (plo <= p < phi)
+      auto slot = [&](int p) { return RING ? p % R : p - plo; };
+      if constexpr (RING) {
+        for (int x = tid; x < (phi - loaded) * dim; x += T) {  // rows entering the ring
+          const int p = loaded + x / dim, e = x % dim, s = p % R;
+          float v = w_in[(long long)kid[p] * dim + e];
+          for (int q = plo; q < loaded; ++q)
+            if (kid[q] == kid[p]) v += dlt[(q % R) * ld + e];
+          rows[s * ld + e] = v;
+          dlt[s * ld + e] = 0.0f;
+        }
+        loaded = phi;
+      } else {
+        for (int x = tid; x < nrows * dim; x += T)
+          rows[x / dim * ld + x % dim] = w_in[(long long)kid[plo + x / dim] * dim + x % dim];
+      }
       for (int x = tid; x < nb * K1 * dim; x += T) {
         const int bt = x / dim, b = bt / K1, t = bt % K1;
         const int centre = kid[i0 + b];
@@ -236,14 +276,14 @@ extern "C" __global__ void w2v_device_train(
           float coef = 0.0f;
           if (p >= 0 && p < n_kept && (off < 0 ? -off : off) <= kreach[i0 + b] &&
               tids[b * K1 + t] >= 0) {
-            coef = w2vd_coef(rows + (p - plo) * ld, outs + (b * K1 + t) * ld, dim,
+            coef = w2vd_coef(rows + slot(p) * ld, outs + (b * K1 + t) * ld, dim,
                              sgn[b * K1 + t], lrs[b], &loss, &pairs);
           }
           g[x] = coef;
         }
         __syncthreads();
-        w2vd_input_grads(w_in, kid + i0, kreach + i0, g, outs, W2, nb, plo - i0, nrows, W, K1,
-                         dim, ld);
+        w2vd_input_grads<RING>(w_in, gin, kid + i0, kreach + i0, g, outs, W2, nb, i0, plo - i0,
+                               nrows, W, K1, R, dim, ld);
         for (int x = tid; x < nb * K1 * dim; x += T) {
           const int bt = x / dim, b = bt / K1, t = bt % K1, e = x % dim;
           if (tids[bt] < 0) continue;
@@ -251,7 +291,7 @@ extern "C" __global__ void w2v_device_train(
           for (int c = 0; c < W2; ++c) {
             const float coef = g[(b * W2 + c) * K1 + t];
             if (coef == 0.0f) continue;  // invalid (or a zero step)
-            grad += coef * rows[(i0 + b + w2vd_offset(c, W) - plo) * ld + e];
+            grad += coef * rows[slot(i0 + b + w2vd_offset(c, W)) * ld + e];
           }
           atomicAdd(&(t < NS ? w_out : w_hs)[(long long)tids[bt] * dim + e], grad);
         }
@@ -264,7 +304,7 @@ extern "C" __global__ void w2v_device_train(
           for (int c = 0; c < W2; ++c) {
             const int off = w2vd_offset(c, W), p = i0 + b + off;
             if (p < 0 || p >= n_kept || (off < 0 ? -off : off) > kreach[i0 + b]) continue;
-            sum += rows[(p - plo) * ld + e];
+            sum += rows[slot(p) * ld + e];
             ++cnt;
           }
           h[b * ld + e] = cnt ? sum * (1.0f / (float)cnt) : 0.0f;
@@ -281,8 +321,8 @@ extern "C" __global__ void w2v_device_train(
         }
         __syncthreads();
         // every context row gets the whole sum_t g[t] out[t] of each centre it serves
-        w2vd_input_grads(w_in, kid + i0, kreach + i0, g, outs, 1, nb, plo - i0, nrows, W, K1,
-                         dim, ld);
+        w2vd_input_grads<RING>(w_in, gin, kid + i0, kreach + i0, g, outs, 1, nb, i0, plo - i0,
+                               nrows, W, K1, R, dim, ld);
         for (int x = tid; x < nb * K1 * dim; x += T) {
           const int bt = x / dim, b = bt / K1, e = x % dim;
           if (tids[bt] < 0 || scan[b] == 0) continue;
@@ -291,6 +331,26 @@ extern "C" __global__ void w2v_device_train(
         }
       }
       __syncthreads();  // the next step overwrites the shared rows
+      if constexpr (RING) {
+        // the step's input gradients: to every ring copy of the word, pending for w_in
+        for (int x = tid; x < nrows * dim; x += T) {
+          const int p = plo + x / dim, e = x % dim, s = p % R;
+          float total = 0.0f;
+          for (int q = plo; q < phi; ++q)
+            if (kid[q] == kid[p]) total += gin[(q % R) * ld + e];
+          rows[s * ld + e] += total;
+          dlt[s * ld + e] += gin[s * ld + e];
+        }
+        __syncthreads();
+        // rows leaving the ring (outside the next step's windows): their update, once
+        const int stays = i0 + sub < n_kept ? w2vd_max(0, i0 + sub - W) : phi;
+        for (int x = tid; x < (stays - plo) * dim; x += T) {
+          const int p = plo + x / dim, e = x % dim;
+          const float d = dlt[(p % R) * ld + e];
+          if (d != 0.0f) atomicAdd(&w_in[(long long)kid[p] * dim + e], d);
+        }
+        __syncthreads();  // the next step reads w_in and overwrites the shared arrays
+      }
     }
   }
   // the block's tallies, summed in the (now free) shared memory: 16 * T bytes <= the
@@ -307,6 +367,37 @@ extern "C" __global__ void w2v_device_train(
     atomicAdd(&totals[0], loss);
     atomicAdd(&totals[1], pairs);
   }
+}
+
+// The default kernel and the RING variant: the same parameters, the same body.
+extern "C" __global__ void w2v_device_train(
+    float* __restrict__ w_in, float* __restrict__ w_out, float* __restrict__ w_hs,
+    const int* __restrict__ ids, long long ids_base, const long long* __restrict__ starts,
+    int first_chunk, int n_chunks, const float* __restrict__ keep_prob,
+    const int* __restrict__ table, unsigned table_size, const int* __restrict__ points,
+    const float* __restrict__ psigns, int hs_len, unsigned long long key,
+    long long words_before, double total_words, double alpha, double min_alpha, int window,
+    int negative, int dim, int sub, int max_chunk, int cbow, double* __restrict__ totals) {
+  GPUTRAIN_DYNAMIC_SHARED(double, shared_words);  // double: 8-byte aligned for the tallies
+  w2vd_train<false>(w_in, w_out, w_hs, ids, ids_base, starts, first_chunk, n_chunks, keep_prob,
+                    table, table_size, points, psigns, hs_len, key, words_before, total_words,
+                    alpha, min_alpha, window, negative, dim, sub, max_chunk, cbow, totals,
+                    shared_words);
+}
+
+extern "C" __global__ void w2v_device_train_ring(
+    float* __restrict__ w_in, float* __restrict__ w_out, float* __restrict__ w_hs,
+    const int* __restrict__ ids, long long ids_base, const long long* __restrict__ starts,
+    int first_chunk, int n_chunks, const float* __restrict__ keep_prob,
+    const int* __restrict__ table, unsigned table_size, const int* __restrict__ points,
+    const float* __restrict__ psigns, int hs_len, unsigned long long key,
+    long long words_before, double total_words, double alpha, double min_alpha, int window,
+    int negative, int dim, int sub, int max_chunk, int cbow, double* __restrict__ totals) {
+  GPUTRAIN_DYNAMIC_SHARED(double, shared_words);
+  w2vd_train<true>(w_in, w_out, w_hs, ids, ids_base, starts, first_chunk, n_chunks, keep_prob,
+                   table, table_size, points, psigns, hs_len, key, words_before, total_words,
+                   alpha, min_alpha, window, negative, dim, sub, max_chunk, cbow, totals,
+                   shared_words);
 }
 
 // The draws of positions [base, base + n) for tests: keep flag, window, negatives

@@ -7,7 +7,9 @@
 1. word2vec end to end: ``gputrain w2v CORPUS --device gpu`` (default corpus: the bundled
    Austen novels); words/s = raw corpus tokens x epochs / wall time of the command.
 2. word2vec kernel: ``w2v_device_train`` alone (CUDA events) on the launch the trainer
-   really makes for that corpus, skip-gram and CBOW (scripts/bench_gpu_w2v.py).
+   really makes for that corpus, skip-gram and CBOW (scripts/bench_gpu_w2v.py), in both
+   variants: the default and the RING one (context rows kept in shared memory for their
+   lifetime), with their ratio (which one the device engine should launch).
 3. MLP: 784-256-128-10 ReLU, Adam 1e-3, batch 128, seconds per epoch on Fashion-MNIST
    (--fmnist DIR with train.parquet) or on random data of the same shape.
 
@@ -121,7 +123,10 @@ def main(argv=None) -> int:
     for r in report["w2v_kernel"]:
         print(f"{'cbow' if r['cbow'] else 'skip-gram':10s} kernel "
               f"{r['kernel_words_per_s'] / 1e6:8.1f} M words/s at the trainer's launch of "
-              f"{r['launch_tokens']} tokens ({r['launch_chunks']} blocks)")
+              f"{r['launch_tokens']} tokens ({r['launch_chunks']} blocks, sub {r['sub']})")
+        print(f"{'':10s} ring   {r['ring']['kernel_words_per_s'] / 1e6:8.1f} M words/s"
+              f" (sub {r['ring']['sub']}): ring / default = {r['ring_speedup']:.2f}x"
+              f" ({'ring' if r['ring_speedup'] > 1 else 'default'} is faster)")
     m = report["mlp"]
     print(f"mlp        {m['best_epoch_s']:8.2f} s/epoch (best of {m['epochs']}, {m['data']})")
     return 0

@@ -12,7 +12,8 @@ sigmoid_bce_backward       gputrain.autograd.ops.losses.sigmoid_bce_backward
 softmax_xent_forward       gputrain.autograd.ops.losses.softmax_xent_forward (and _reduced)
 softmax_xent_backward      gputrain.autograd.ops.losses.softmax_xent_backward
 sgd_rows, adagrad_rows     gputrain.optim.sparse.sgd_rows, adagrad_rows
-w2v_device_train           gputrain.w2v.device_twin.train_launch (the device engine)
+w2v_device_train           gputrain.w2v.device_twin.train_launch (the device engine;
+                           ring=True: its RING variant, same numbers for one block)
 w2v_device_draws           gputrain.w2v.sampling (keep_mask, reaches, negatives)
 adam_multi                 gputrain.optim.adam.adam_multi (Adam/AdamW, many tensors)
 bias_relu_forward/backward gputrain.autograd.ops.fused.bias_relu_forward/backward

@@ -10,13 +10,14 @@ from gputrain.kernels.launch import check, function, grid_for, same_shape, xp_of
 
 
 def w2v_device_shared_bytes(threads: int, sub: int, window: int, negative: int, dim: int,
-                            max_chunk: int, hs_len: int = 0) -> int:
-    """Dynamic shared memory of one ``w2v_device_train`` block (the kernel's layout)."""
+                            max_chunk: int, hs_len: int = 0, ring: bool = False) -> int:
+    """Dynamic shared memory of one ``w2v_device_train`` block (the kernel's layout;
+    ``ring``: the RING variant's, two more arrays of input rows)."""
     k1 = (negative + 1 if negative else 0) + hs_len  # output columns per centre
     ints = 3 * max_chunk + threads + 1 + sub * k1
     ld = dim | 1  # rows padded to an odd stride (no bank conflicts)
-    floats = (sub * k1 + sub + (sub + 2 * window) * ld + sub * k1 * ld
-              + sub * 2 * window * k1 + sub * ld)
+    rows = (3 if ring else 1) * (sub + 2 * window) * ld  # ring: + pending updates, gradients
+    floats = sub * k1 + sub + rows + sub * k1 * ld + sub * 2 * window * k1 + sub * ld
     return 4 * (ints + floats)
 
 
@@ -24,14 +25,17 @@ def w2v_device_train(w_in, w_out, ids, ids_base: int, starts, first_chunk: int,
                      n_chunks: int, keep_prob, table, key: int, words_before: int,
                      total_words: int, alpha: float, min_alpha: float, window: int,
                      negative: int, sub: int, max_chunk: int, cbow: bool, totals,
-                     grid: int, threads: int, w_hs=None, points=None, psigns=None) -> None:
+                     grid: int, threads: int, w_hs=None, points=None, psigns=None,
+                     ring: bool = False) -> None:
     """Train chunks ``first_chunk .. + n_chunks`` (chunk j = global positions
     ``[starts[j], starts[j+1])``, at most ``max_chunk`` long) in one launch of ``grid``
     blocks; ``ids[i]`` is the token at position ``ids_base + i``. Negative sampling with
     ``negative`` > 0 (``w_out``); hierarchical softmax with ``w_hs`` and the Huffman paths
     ``points`` (int32 (V, L), -1 padded) and ``psigns`` (float32 (V, L)). Adds the loss and
     pair count to ``totals`` (float64 (2,)) on the device: nothing is read back here. See
-    kernels/w2v_device.cu and its twin gputrain/w2v/device_twin.py.
+    kernels/w2v_device.cu and its twin gputrain/w2v/device_twin.py. ``ring``: launch the
+    RING variant (``w2v_device_train_ring``: input rows read and written once per lifetime
+    through a shared-memory ring; same numbers for one block; more shared memory).
     NONDETERMINISTIC with grid > 1: Hogwild atomicAdd updates across blocks."""
     op = "w2v_device_train"
     check(op, "w_in", w_in, numpy.float32, ndim=2)
@@ -64,8 +68,8 @@ def w2v_device_train(w_in, w_out, ids, ids_base: int, starts, first_chunk: int,
     if n_chunks == 0:
         return
     shared = w2v_device_shared_bytes(threads, sub, window, negative, w_in.shape[1], max_chunk,
-                                     hs_len)
-    fn = function("w2v_device.cu", op, w_in)
+                                     hs_len, ring)
+    fn = function("w2v_device.cu", "w2v_device_train_ring" if ring else op, w_in)
     if shared > launch.SHARED_DEFAULT:
         try:
             fn.max_dynamic_shared_size_bytes = shared

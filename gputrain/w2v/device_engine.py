@@ -50,6 +50,9 @@ THREADS = 128  # threads per block
 RESIDENT_BYTES = 4 << 30  # corpora up to this many bytes of ids stay on the device
 RESIDENT_ENV = "GPUTRAIN_RESIDENT_BYTES"
 SUBS = (32, 16, 8, 4, 2, 1)  # consecutive centres per step, the largest that fits
+# the kernel variant launched: False, the default; True, the RING one (context rows kept in
+# shared memory for their lifetime). The first GPU run of scripts/bench_gpu.py decides.
+RING = False
 
 
 def chunk_starts(ends: np.ndarray, n_ids: int, slice_words: int,
@@ -67,14 +70,14 @@ def chunk_starts(ends: np.ndarray, n_ids: int, slice_words: int,
 
 
 def choose_sub(window: int, negative: int, dim: int, threads: int = THREADS,
-               max_chunk: int = MAX_CHUNK, hs_len: int = 0) -> int:
+               max_chunk: int = MAX_CHUNK, hs_len: int = 0, ring: bool = False) -> int:
     """Centres per step: the largest of :data:`SUBS` whose block fits in 48 KiB of shared
     memory (so every GPU runs several blocks per multiprocessor); with hierarchical softmax
     at most :data:`~gputrain.w2v.huffman.MAX_NODE_REPEATS` (the root is on every path: a
     step moves it by the summed update of its centres, as a CPU minibatch does)."""
     for sub in SUBS:
         fits = kernels.w2v_device_shared_bytes(threads, sub, window, negative, dim,
-                                               max_chunk, hs_len) <= kernels.SHARED_DEFAULT
+                                               max_chunk, hs_len, ring) <= kernels.SHARED_DEFAULT
         if hs_len and sub > MAX_NODE_REPEATS:
             continue
         if fits and sub <= threads:
@@ -139,8 +142,9 @@ class Launcher:
     :meth:`train` runs the twin."""
 
     def __init__(self, device: Device, corpus, plan: Plan, dim: int, checkpoint_every: int = 0,
-                 launch_slices: int = 0):
+                 launch_slices: int = 0, ring: bool | None = None):
         self.device, self.corpus, self.plan = device, corpus, plan
+        self.ring = RING if ring is None else ring
         counts = corpus.vocab.counts
         self.starts = chunk_starts(corpus.ends, plan.n_ids, plan.slice_words)
         self.keep_prob = self._put(keep_probabilities(counts, plan.sample))
@@ -155,7 +159,7 @@ class Launcher:
             paths = huffman_paths(counts)
             self.hs = dict(points=self._put(paths.points), psigns=self._put(paths.signs))
         hs_len = self.hs["points"].shape[1] if self.hs else 0
-        self.sub = choose_sub(plan.window, plan.negative, dim, hs_len=hs_len)
+        self.sub = choose_sub(plan.window, plan.negative, dim, hs_len=hs_len, ring=self.ring)
         words = LAUNCH_WORDS
         if checkpoint_every > 0:  # checkpoints fall between launches
             words = min(words, checkpoint_every)
@@ -193,7 +197,8 @@ class Launcher:
         kernels.w2v_device_train(state.w_in, state.w_out, w_hs=state.w_hs,
                                  starts=self.dev_starts, **args,
                                  max_chunk=MAX_CHUNK, totals=self.totals,
-                                 grid=max(1, args["n_chunks"]), threads=THREADS)
+                                 grid=max(1, args["n_chunks"]), threads=THREADS,
+                                 ring=self.ring)
         if self.streamed is not None:
             self.streamed.release()
 

@@ -168,3 +168,22 @@ def test_a_corpus_above_half_the_free_device_memory_streams(tmp_path, monkeypatc
     r = train(corpus, runs.cfg(engine="device"), tmp_path / "ck", device=gpu)
     assert counters.h2d_pinned_bytes == 4 * int(r.words_trained)  # > 10 kB of ids: streamed
     assert runs.same_topic_rate(r) > 0.95
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_the_ring_variant_trains_what_the_default_kernel_does(tmp_path, monkeypatch, cbow):
+    """``device_engine.RING`` launches the RING kernel (w2v_device_train_ring); on the
+    stand-in, whose blocks run one after another, it gives the default kernel's vectors up
+    to the order of float sums (a 27-word vocabulary: every window repeats words)."""
+    counters = _counters()
+    monkeypatch.setattr(device_engine, "SUBS", (8,))  # the same steps for both variants
+    corpus = runs.topic_corpus(tmp_path / "c.txt", sentences=400)
+    cfg = runs.cfg(engine="device", cbow=cbow)
+    gpu = resolve_device("gpu")
+    default = train(corpus, cfg, tmp_path / "default", device=gpu)
+    monkeypatch.setattr(device_engine, "RING", True)
+    counters.reset()
+    ring = train(corpus, cfg, tmp_path / "ring", device=gpu)
+    assert counters.snapshot()["kernels"] == {"w2v_device_train_ring": cfg.epochs}
+    assert np.abs(ring.vectors).max() > 0.1  # it trained
+    np.testing.assert_allclose(ring.vectors, default.vectors, rtol=1e-4, atol=1e-5)

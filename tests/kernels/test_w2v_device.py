@@ -1,6 +1,8 @@
 """The device engine's kernel (kernels/w2v_device.cu) against its NumPy twin
 (gputrain/w2v/device_twin.py): draws bit for bit, one launch of a one-block grid to rtol
-1e-5, on CuPy with a GPU and on the CPU emulation of the same source without one."""
+1e-5, on CuPy with a GPU and on the CPU emulation of the same source without one. Both
+variants of the kernel: the default and the RING one (``ring=True``: input rows kept in a
+shared-memory ring for their lifetime), which for one block computes the same numbers."""
 
 from __future__ import annotations
 
@@ -50,9 +52,10 @@ def _launch_problem(dim, seed=0, vocab=60, n=700, base=5000):
     return ids, starts, keep_prob, table, w_in, w_out, args
 
 
+@pytest.mark.parametrize("ring", [False, True])
 @pytest.mark.parametrize("cbow", [False, True])
 @pytest.mark.parametrize("dim", [19, 64])
-def test_one_block_launch_equals_twin(kernels, xp, cbow, dim):
+def test_one_block_launch_equals_twin(kernels, xp, cbow, dim, ring):
     ids, starts, keep_prob, table, w_in, w_out, args = _launch_problem(dim)
     want_in, want_out = w_in.copy(), w_out.copy()
     loss, pairs = device_twin.train_launch(want_in, want_out, ids, starts=starts,
@@ -62,7 +65,8 @@ def test_one_block_launch_equals_twin(kernels, xp, cbow, dim):
     totals = xp.zeros(2, dtype=np.float64)
     kernels.w2v_device_train(got_in, got_out, xp.asarray(ids), starts=xp.asarray(starts),
                              keep_prob=xp.asarray(keep_prob), table=xp.asarray(table), **args,
-                             cbow=cbow, max_chunk=400, totals=totals, grid=1, threads=7)
+                             cbow=cbow, max_chunk=400, totals=totals, grid=1, threads=7,
+                             ring=ring)
     assert np.abs(want_in - w_in).max() > 0.1  # it trained
     np.testing.assert_allclose(to_cpu(got_in), want_in, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(to_cpu(got_out), want_out, rtol=RTOL, atol=ATOL)
@@ -70,9 +74,11 @@ def test_one_block_launch_equals_twin(kernels, xp, cbow, dim):
     assert pairs > 0
 
 
+@pytest.mark.parametrize("ring", [False, True])
 @pytest.mark.parametrize("cbow", [False, True])
 @pytest.mark.parametrize("negative", [0, 4])
-def test_one_block_launch_with_hierarchical_softmax_equals_twin(kernels, xp, cbow, negative):
+def test_one_block_launch_with_hierarchical_softmax_equals_twin(kernels, xp, cbow, negative,
+                                                                ring):
     """The Huffman path's inner nodes as output columns of w_hs (after the negative-sampling
     columns when negative > 0), labels from the code bits."""
     ids, starts, keep_prob, table, w_in, w_out, args = _launch_problem(19, seed=1)
@@ -92,7 +98,7 @@ def test_one_block_launch_with_hierarchical_softmax_equals_twin(kernels, xp, cbo
                              keep_prob=xp.asarray(keep_prob), table=xp.asarray(table), **args,
                              cbow=cbow, max_chunk=400, totals=totals, grid=1, threads=7,
                              w_hs=got[2], points=xp.asarray(paths.points),
-                             psigns=xp.asarray(paths.signs))
+                             psigns=xp.asarray(paths.signs), ring=ring)
     assert np.abs(want[2] - w_hs).max() > 0.01  # the HS table trained
     assert (np.abs(want[1] - w_out).max() > 0.01) == (negative > 0)
     for g, w in zip(got, want, strict=True):
@@ -100,7 +106,8 @@ def test_one_block_launch_with_hierarchical_softmax_equals_twin(kernels, xp, cbo
     np.testing.assert_allclose(to_cpu(totals), [loss, pairs], rtol=RTOL)
 
 
-def test_many_blocks_train_every_chunk_once(kernels, xp):
+@pytest.mark.parametrize("ring", [False, True])
+def test_many_blocks_train_every_chunk_once(kernels, xp, ring):
     """A grid of several blocks (each taking chunks in a grid-stride loop) trains the same
     pairs as one block; the tables differ only by the order of Hogwild updates."""
     ids, starts, keep_prob, table, w_in, w_out, args = _launch_problem(16)
@@ -112,7 +119,7 @@ def test_many_blocks_train_every_chunk_once(kernels, xp):
         kernels.w2v_device_train(got_in, got_out, xp.asarray(ids), starts=xp.asarray(starts),
                                  keep_prob=xp.asarray(keep_prob), table=xp.asarray(table),
                                  **args, cbow=False, max_chunk=400, totals=totals, grid=grid,
-                                 threads=32)
+                                 threads=32, ring=ring)
         runs.append((to_cpu(got_in), to_cpu(totals)))
     np.testing.assert_array_equal(runs[0][1][1], runs[1][1][1])
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-4, atol=1e-6)
