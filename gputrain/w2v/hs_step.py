@@ -19,24 +19,20 @@ import numpy as np
 from gputrain.w2v.huffman import HuffmanPaths
 
 
-def output_steps(step: Callable[..., float], state, inputs: tuple, targets: np.ndarray,
-                 n_in: np.ndarray, lr: float, *, cbow: bool, negative: bool,
+def output_steps(step: Callable[..., tuple[float, int]], state, inputs: tuple,
+                 targets: np.ndarray, lr: float, *, negative: bool,
                  paths: HuffmanPaths | None) -> tuple[float, int]:
     """Train one minibatch; returns (loss sum, number of input-output terms).
 
     ``step(w_in, w_out, *inputs, targets, lr[, signs, out_weight])`` is one of
     :mod:`gputrain.w2v.window_step`'s steps with its input layout ``inputs``; ``targets[:, 0]``
-    are the centre words (the positives), the other columns the negatives. ``n_in``
-    counts each centre's valid inputs.
+    are the centre words (the positives), the other columns the negatives.
     """
-    loss = 0.0
-    n_out = np.zeros(len(targets), dtype=np.int64)
+    loss, pairs = 0.0, 0
     if negative:
-        n_out += (targets >= 0).sum(axis=1)
-        loss += step(state.w_in, state.w_out, *inputs, targets, lr)
+        loss, pairs = step(state.w_in, state.w_out, *inputs, targets, lr)
     if paths is not None:
         points, signs, weight = paths.batch(targets[:, 0])
-        n_out += (points >= 0).sum(axis=1)
-        loss += step(state.w_in, state.w_hs, *inputs, points, lr, signs, weight)
-    pairs = int(np.dot(n_in > 0, n_out) if cbow else np.dot(n_in, n_out))
+        hs_loss, hs_pairs = step(state.w_in, state.w_hs, *inputs, points, lr, signs, weight)
+        loss, pairs = loss + hs_loss, pairs + hs_pairs
     return loss, pairs

@@ -35,6 +35,8 @@ from gputrain.w2v.step import CLIP, _check
 
 _FAST = {"nsz", "reassoc", "contract"}  # SIMD sums; no finite-math assumption (NaN stays NaN)
 _NO_WEIGHTS = np.zeros((0, 0), np.float32)
+_ONE = np.float32(1.0)
+_CLIP = np.float32(CLIP)
 
 
 def _jit(fn):
@@ -49,44 +51,40 @@ def _jit(fn):
 @_jit
 def _term(dot, sign, lr):
     """``(lr * sign * (1 - sigmoid(sign * dot)), log(1 + exp(-sign * dot)) * |sign|)``
-    with ``sign * dot`` clipped to [-CLIP, CLIP] (step.py's ``_grad_and_loss``)."""
-    z = min(max(sign * dot, -CLIP), CLIP)
+    with ``sign * dot`` clipped to [-CLIP, CLIP] (step.py's ``_grad_and_loss``), all in
+    float32 like step.py (float64 ``exp`` and ``log1p`` cost a third of the CBOW step).
+    The loss is ``log(1 + e)``, not ``log1p(e)``: ``log1pf`` alone took ~30% of the HS
+    skip-gram step, and the difference (< 1e-7 absolute per term) is below float32's
+    resolution of the summed loss."""
+    z = min(max(sign * dot, -_CLIP), _CLIP)
     e = np.exp(-z)
-    return np.float32(e / (1.0 + e) * sign * lr), np.log1p(e) * abs(sign)
+    d = _ONE + e
+    return e / d * sign * lr, np.log(d) * abs(sign)
 
 
 @_jit
-def _dot(x, y):
+def _dot(x, i, y, j):
+    """``x[i] . y[j]`` (rows by index: a row view would cost two reference count updates)"""
     total = np.float32(0.0)
-    for k in range(len(x)):
-        total += x[k] * y[k]
+    for k in range(x.shape[1]):
+        total += x[i, k] * y[j, k]
     return total
 
 
 @_jit
-def _axpy(a, x, y):
-    """``y += a * x``"""
-    for k in range(len(x)):
-        y[k] += a * x[k]
+def _axpy(a, x, i, y, j):
+    """``y[j] += a * x[i]``"""
+    for k in range(x.shape[1]):
+        y[j, k] += a * x[i, k]
 
 
 @_jit
 def _sign(targets, signs, b, t):
     if targets[b, t] < 0:
-        return 0.0
+        return np.float32(0.0)
     if signs.shape[0] == 0:
-        return 1.0 if t == 0 else -1.0
-    return float(signs[b, t])
-
-
-@_jit
-def _apply_outputs(w_out, targets, out_weight, grad_out):
-    for b in range(targets.shape[0]):
-        for t in range(targets.shape[1]):
-            o = targets[b, t]
-            if o >= 0:
-                scale = np.float32(1.0) if out_weight.shape[0] == 0 else out_weight[b, t]
-                _axpy(scale, grad_out[b, t], w_out[o])
+        return _ONE if t == 0 else -_ONE
+    return signs[b, t]
 
 
 @_jit
@@ -98,32 +96,37 @@ def _cbow(w_in, w_out, words, valid, targets, signs, out_weight, lr):
     grad_h = np.zeros((n, w_in.shape[1]), np.float32)
     grad = np.zeros((n, n_t), np.float32)  # lr * (label - sigmoid) * out_weight per term
     loss = 0.0
+    pairs = 0  # input-output terms
     for b in range(n):
         count = 0
         for c in range(width):
             row = words[b + c + (c >= half)]
             if valid[b, c] and row >= 0:
-                _axpy(np.float32(1.0), w_in[row], h[b])
+                _axpy(_ONE, w_in, row, h, b)
                 count += 1
         if count == 0:
             continue
-        h[b] *= np.float32(1.0) / np.float32(count)
+        inv = _ONE / np.float32(count)
+        for k in range(h.shape[1]):
+            h[b, k] *= inv
         for t in range(n_t):
             sign = _sign(targets, signs, b, t)
             if sign != 0.0:
-                g, term = _term(_dot(h[b], w_out[targets[b, t]]), sign, lr)
+                o = targets[b, t]
+                g, term = _term(_dot(h, b, w_out, o), sign, lr)
                 loss += term
-                _axpy(g, w_out[targets[b, t]], grad_h[b])
+                pairs += 1
+                _axpy(g, w_out, o, grad_h, b)
                 grad[b, t] = g if out_weight.shape[0] == 0 else g * out_weight[b, t]
     for b in range(n):  # apply: every context row gets the whole grad_h (word2vec.c's rule)
         for c in range(width):
             row = words[b + c + (c >= half)]
             if valid[b, c] and row >= 0:
-                _axpy(np.float32(1.0), grad_h[b], w_in[row])
+                _axpy(_ONE, grad_h, b, w_in, row)
         for t in range(n_t):
             if grad[b, t] != 0.0:
-                _axpy(grad[b, t], h[b], w_out[targets[b, t]])
-    return loss
+                _axpy(grad[b, t], h, b, w_out, targets[b, t])
+    return loss, pairs
 
 
 @_jit
@@ -132,9 +135,9 @@ def _sgns(w_in, w_out, words, valid, targets, signs, out_weight, lr):
     half = width // 2
     n_t = targets.shape[1]
     grad_pos = np.zeros((len(words), w_in.shape[1]), np.float32)
-    grad_out = np.zeros((n, n_t, w_in.shape[1]), np.float32)
-    grad = np.zeros(n_t, np.float32)  # lr * (label - sigmoid) of one input's terms
+    grad = np.zeros((n, width, n_t), np.float32)  # lr * (label - sigmoid) of every term
     loss = 0.0
+    pairs = 0  # input-output terms
     for b in range(n):
         for c in range(width):
             p = b + c + (c >= half)
@@ -143,19 +146,27 @@ def _sgns(w_in, w_out, words, valid, targets, signs, out_weight, lr):
                 continue
             for t in range(n_t):
                 sign = _sign(targets, signs, b, t)
-                grad[t] = 0.0
                 if sign != 0.0:
-                    grad[t], term = _term(_dot(w_in[row], w_out[targets[b, t]]), sign, lr)
+                    o = targets[b, t]
+                    g, term = _term(_dot(w_in, row, w_out, o), sign, lr)
                     loss += term
-            for t in range(n_t):
-                if grad[t] != 0.0:
-                    _axpy(grad[t], w_out[targets[b, t]], grad_pos[p])
-                    _axpy(grad[t], w_in[row], grad_out[b, t])
+                    pairs += 1
+                    grad[b, c, t] = g
+                    _axpy(g, w_out, o, grad_pos, p)
+    # apply the outputs' gradients first (w_in still as it was), then the inputs'
+    for b in range(n):
+        for t in range(n_t):
+            o = targets[b, t]
+            if o < 0:
+                continue
+            scale = _ONE if out_weight.shape[0] == 0 else out_weight[b, t]
+            for c in range(width):
+                if grad[b, c, t] != 0.0:
+                    _axpy(grad[b, c, t] * scale, w_in, words[b + c + (c >= half)], w_out, o)
     for p in range(len(words)):
         if words[p] >= 0:
-            _axpy(np.float32(1.0), grad_pos[p], w_in[words[p]])
-    _apply_outputs(w_out, targets, out_weight, grad_out)
-    return loss
+            _axpy(_ONE, grad_pos, p, w_in, words[p])
+    return loss, pairs
 
 
 def _checked(w_in, w_out, words, valid, targets, signs, out_weight):
@@ -173,17 +184,22 @@ def _checked(w_in, w_out, words, valid, targets, signs, out_weight):
 
 
 def sgns_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
-                     out_weight=None) -> float:
-    """:func:`~gputrain.w2v.step.sgns_step` for ``B`` consecutive centres (module doc)."""
+                     out_weight=None) -> tuple[float, int]:
+    """:func:`~gputrain.w2v.step.sgns_step` for ``B`` consecutive centres (module doc);
+    returns (its loss, its number of input-output terms)."""
     args = _checked(w_in, w_out, words, valid, targets, signs, out_weight)
-    return float(_sgns(w_in, w_out, args[0], args[1], args[2], args[3], args[4], float(lr)))
+    loss, pairs = _sgns(w_in, w_out, *args, np.float32(lr))
+    return float(loss), int(pairs)
 
 
 def cbow_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
-                     out_weight=None) -> float:
-    """:func:`~gputrain.w2v.step.cbow_step` for ``B`` consecutive centres (module doc)."""
+                     out_weight=None) -> tuple[float, int]:
+    """:func:`~gputrain.w2v.step.cbow_step` for ``B`` consecutive centres (module doc);
+    returns (its loss, its number of input-output terms: one per term of a centre with
+    context)."""
     args = _checked(w_in, w_out, words, valid, targets, signs, out_weight)
-    return float(_cbow(w_in, w_out, args[0], args[1], args[2], args[3], args[4], float(lr)))
+    loss, pairs = _cbow(w_in, w_out, *args, np.float32(lr))
+    return float(loss), int(pairs)
 
 
 def compile_steps() -> None:

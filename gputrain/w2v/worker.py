@@ -130,8 +130,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
                     plan.batch_centres, windows=True):
                 state.inflight[worker] = fraction * (hi - lo)
                 lr = plan.alpha_at(state.words_done())
-                loss, pairs = output_steps(window_step, state, (words, valid), targets,
-                                           valid.sum(axis=1), lr, cbow=plan.cbow,
+                loss, pairs = output_steps(window_step, state, (words, valid), targets, lr,
                                            negative=plan.negative > 0, paths=hs_paths)
                 if not math.isfinite(loss):
                     raise Diverged(lr, state.words_done())

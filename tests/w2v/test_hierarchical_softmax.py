@@ -96,8 +96,10 @@ def test_hs_window_step_equals_step_and_a_per_term_reference(cbow):
     a_in, a_hs, b_in, b_hs = w_in.copy(), w_hs.copy(), w_in.copy(), w_hs.copy()
     step, window_step = (cbow_step, cbow_window_step) if cbow else (sgns_step, sgns_window_step)
     want = step(a_in, a_hs, contexts, points, 0.1, signs, weight)
-    got = window_step(b_in, b_hs, words, contexts >= 0, points, 0.1, signs, weight)
+    got, pairs = window_step(b_in, b_hs, words, contexts >= 0, points, 0.1, signs, weight)
     np.testing.assert_allclose(got, want, rtol=1e-6)
+    n_in = (contexts >= 0).sum(axis=1)
+    assert pairs == np.dot(n_in > 0 if cbow else n_in, (points >= 0).sum(axis=1))
     np.testing.assert_allclose(b_in, a_in, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b_hs, a_hs, rtol=1e-5, atol=1e-6)
     # the loss is word2vec.c's: -log sigmoid(+-h.w) with label 1 - code

@@ -118,8 +118,10 @@ def test_window_step_equals_step_on_the_same_windows(seed, window, cbow):
     step, window_step = (cbow_step, cbow_window_step) if cbow else (sgns_step, sgns_window_step)
     contexts[4] = -1  # a centre without context
     want = step(a_in, a_out, contexts, targets, 0.05)
-    got = window_step(b_in, b_out, words, contexts >= 0, targets, 0.05)
+    got, pairs = window_step(b_in, b_out, words, contexts >= 0, targets, 0.05)
     np.testing.assert_allclose(got, want, rtol=1e-6)
+    n_in = (contexts >= 0).sum(axis=1)
+    assert pairs == np.dot(n_in > 0 if cbow else n_in, (targets >= 0).sum(axis=1))
     np.testing.assert_allclose(b_in, a_in, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b_out, a_out, rtol=1e-5, atol=1e-6)
     assert not np.allclose(a_in, w_in)
