@@ -85,12 +85,12 @@ class _MLPBase(BaseEstimator):
         meta = self.model_["meta"]
         encoder = Encoder.from_dict(meta["encoder"])
         try:
+            if encoder.categories and _arrow(X) is None:  # before sklearn's name checks warn
+                raise ValueError("this model was fitted on a table with string columns "
+                                 f"({', '.join(encoder.categories)}): predict needs a "
+                                 "DataFrame or pyarrow Table with them")
             table = self._table(X, reset=False)
             if not isinstance(table, Table):
-                if encoder.categories:
-                    raise ValueError("this model was fitted on a table with string columns "
-                                     f"({', '.join(encoder.categories)}): predict needs a "
-                                     "DataFrame or pyarrow Table with them")
                 table = Table("X", _own_float32(table), encoder.numeric, None, None)
             matrix = encoder.transform(table)
         except GputrainError as e:
