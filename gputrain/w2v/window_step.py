@@ -52,7 +52,7 @@ def _jit(fn):
 def _term(dot, sign, lr):
     """``(lr * sign * (1 - sigmoid(sign * dot)), log(1 + exp(-sign * dot)) * |sign|)``
     with ``sign * dot`` clipped to [-CLIP, CLIP] (step.py's ``_grad_and_loss``), all in
-    float32 like step.py (float64 ``exp`` and ``log1p`` cost a third of the CBOW step).
+    float32 like step.py (no float64 ``exp``: every literal and argument is float32).
     The loss is ``log(1 + e)``, not ``log1p(e)``: ``log1pf`` alone took ~30% of the HS
     skip-gram step, and the difference (< 1e-7 absolute per term) is below float32's
     resolution of the summed loss."""
