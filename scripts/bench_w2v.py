@@ -41,6 +41,7 @@ from gputrain.vectors.evaluation import (
     evaluate_word_pairs,
 )
 from gputrain.vectors.keyedvectors import KeyedVectors
+from gputrain.w2v.config import CBOW_ALPHA, SG_ALPHA
 from gputrain.w2v.corpus import iter_chunks
 
 SETTINGS = dict(dim=100, window=5, sample=1e-3, min_count=5)
@@ -183,7 +184,9 @@ def main() -> None:
     ap.add_argument("--hs", action="store_true",
                     help="hierarchical softmax, with --negative 0 unless --negative is given")
     ap.add_argument("--negative", type=int, default=None, help="default 5 (0 with --hs)")
-    ap.add_argument("--alpha", type=float, default=0.025, help="initial learning rate (all)")
+    ap.add_argument("--alpha", type=float, default=None,
+                    help=f"initial learning rate (all; default gputrain's: {SG_ALPHA}, "
+                         f"{CBOW_ALPHA} with --cbow)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="run the systems alternately this many times (A B A B ...)")
     ap.add_argument("--peers", default="gensim", metavar="NAMES",
@@ -192,6 +195,8 @@ def main() -> None:
     args.peers = [p for p in args.peers.split(",") if p]
     if args.negative is None:
         args.negative = 0 if args.hs else 5
+    if args.alpha is None:
+        args.alpha = CBOW_ALPHA if args.cbow else SG_ALPHA
 
     with tempfile.TemporaryDirectory(prefix="bench_w2v_") as tmp:
         work = args.workdir or Path(tmp)

@@ -18,8 +18,10 @@ import click
 
 from gputrain.cli.options import device_option
 from gputrain.w2v.config import (
+    CBOW_ALPHA,
     ENGINE_CHOICES,
     MAX_DEFAULT_THREADS,
+    SG_ALPHA,
     VECTOR_CHOICES,
     Word2VecConfig,
     available_cores,
@@ -133,8 +135,8 @@ def check_options(p: dict) -> Word2VecConfig:
               help="Negatives are drawn from unigram counts to this power.")
 @click.option("--sample", type=float, default=D.sample, show_default=True,
               help="Frequent-word subsampling threshold (0: off).")
-@click.option("--alpha", type=float, default=D.alpha, show_default=True,
-              help="Initial learning rate.")
+@click.option("--alpha", type=float, default=None,
+              help=f"Initial learning rate.  [default: {SG_ALPHA}; {CBOW_ALPHA} with --cbow]")
 @click.option("--min-alpha", type=float, default=D.min_alpha, show_default=True,
               help="Final learning rate (linear decay over all epochs).")
 @click.option("--epochs", type=int, default=D.epochs, show_default=True)
@@ -267,6 +269,8 @@ def _settings_from_model(cfg: Word2VecConfig, saved: dict) -> Word2VecConfig:
     changes = {field: saved[field] for field, param in _MODEL_SETTINGS
                if field in saved
                and ctx.get_parameter_source(param) == click.core.ParameterSource.DEFAULT}
+    if ctx.get_parameter_source("alpha") == click.core.ParameterSource.DEFAULT:
+        changes["alpha"] = None  # the default of the model's architecture
     return dataclasses.replace(cfg, **changes).validate()
 
 

@@ -27,6 +27,8 @@ def default_threads() -> int:
         return 1
     return max(1, min(available_cores(), MAX_DEFAULT_THREADS))
 ENGINE_CHOICES = ("auto", "cpu", "device")
+SG_ALPHA = 0.025  # the default initial learning rate of skip-gram (word2vec.c, gensim)
+CBOW_ALPHA = 0.05  # and of CBOW (word2vec.c; gensim uses 0.025 for both)
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Word2VecConfig:
     negative: int = 5
     ns_exponent: float = 0.75
     sample: float = 1e-3
-    alpha: float = 0.025
+    alpha: float | None = None  # None: CBOW_ALPHA with cbow (word2vec.c's), else SG_ALPHA
     min_alpha: float = 0.0001
     epochs: int = 5
     cbow: bool = False
@@ -52,6 +54,10 @@ class Word2VecConfig:
     engine: str = "auto"  # see gputrain.w2v.engine.choose_engine
     sync_words: int = 10_000  # mpiexec ranks: words each rank trains between merges
     sync_rows: int = 4096  # mpiexec ranks: rows (most frequent words) merged every time
+
+    def __post_init__(self):
+        if self.alpha is None:
+            self.alpha = CBOW_ALPHA if self.cbow else SG_ALPHA
 
     def validate(self) -> Word2VecConfig:
         """Raise an :class:`OptionError` carrying the field for any value out of range."""

@@ -15,8 +15,9 @@ hierarchical-softmax tables, the vocabulary with its counts and the settings.
 - with ``--hs`` the Huffman tree is rebuilt from the summed counts and the inner-node
   rows stay by number (as gensim keeps ``syn1``), so they now serve other paths: the first
   updates move old words more than with negative sampling;
-- the learning rate starts again at ``--alpha`` and decays to ``--min-alpha`` over
-  ``--epochs`` passes of the *new* corpus (gensim does the same).
+- the learning rate starts again at ``--alpha`` (left out: the default of the model's
+  architecture) and decays to ``--min-alpha`` over ``--epochs`` passes of the *new*
+  corpus (gensim does the same).
 """
 
 from __future__ import annotations

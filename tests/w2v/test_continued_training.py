@@ -11,6 +11,7 @@ import pytest
 from gputrain.cli import main
 from gputrain.errors import GputrainError
 from gputrain.vectors.keyedvectors import KeyedVectors
+from gputrain.w2v.config import Word2VecConfig
 from gputrain.w2v.model import TrainableModel, continued_tables, updated_vocab
 from gputrain.w2v.trainer import train
 
@@ -115,3 +116,28 @@ def test_cli_save_model_then_from_model_takes_its_settings(tmp_path, capsys):
     code, err = run("w2v", ac, "-o", tmp_path / "v4.bin", "--from-model", tmp_path / "junk.npz",
                     *common)
     assert code == 2 and "is not a model saved by gputrain w2v --save-model" in err
+
+
+def test_cbow_learning_rate_defaults_to_word2vec_c_s_also_when_continuing(tmp_path, capsys):
+    """--alpha left out: 0.05 for CBOW, 0.025 for skip-gram (word2vec.c), also for a run
+    that takes CBOW from its base model; a given --alpha always wins."""
+    assert Word2VecConfig().alpha == 0.025 and Word2VecConfig(cbow=True).alpha == 0.05
+    assert Word2VecConfig(cbow=True, alpha=0.01).alpha == 0.01
+    corpus = topics_corpus(tmp_path / "ab.txt", [A, B], sentences=100)
+    common = ["--dim", "8", "--min-count", "2", "--epochs", "1", "--quiet", "--threads", "1"]
+
+    def alpha_of(name, *args):
+        with pytest.raises(SystemExit) as info:
+            main([str(a) for a in ("w2v", corpus, "-o", tmp_path / f"{name}.bin",
+                                   "--save-model", tmp_path / f"{name}.npz", *common, *args)])
+            sys.exit(0)
+        assert info.value.code == 0, capsys.readouterr().err
+        config = TrainableModel.load(tmp_path / f"{name}.npz").config
+        return config["alpha"], config["cbow"]
+
+    assert alpha_of("sg") == (0.025, False)
+    assert alpha_of("cbow", "--cbow") == (0.05, True)
+    assert alpha_of("more", "--from-model", tmp_path / "sg.npz", "--cbow") == (0.05, True)
+    assert alpha_of("again", "--from-model", tmp_path / "cbow.npz") == (0.05, True)
+    assert alpha_of("given", "--from-model", tmp_path / "cbow.npz", "--alpha", "0.01") == \
+        (0.01, True)
