@@ -2,7 +2,7 @@
 (and word2vec.c and fastText when installed: ``pip install word2vec fasttext``).
 
     python scripts/bench_w2v.py CORPUS --eval-dir DIR [--tokens N] [--epochs E] [--threads T]
-        [--cbow] [--hs] [--negative K] [--alpha A] [--rounds R]
+        [--cbow] [--hs] [--negative K] [--alpha A] [--rounds R] [--seed S]
         [--peers gensim,word2vec.c,fasttext]
 
 Writes the corpus as lines of 1,000 words (optionally only its first N tokens: gensim's
@@ -49,23 +49,23 @@ SETTINGS = dict(dim=100, window=5, sample=1e-3, min_count=5)
 GENSIM = textwrap.dedent("""
     import sys
     from gensim.models import Word2Vec
-    corpus, out, epochs, threads, sg, hs, negative, alpha = sys.argv[1:9]
+    corpus, out, epochs, threads, sg, hs, negative, alpha, seed = sys.argv[1:10]
     model = Word2Vec(corpus_file=corpus, sg=int(sg), hs=int(hs), negative=int(negative),
                      alpha=float(alpha), vector_size={dim}, window={window},
                      sample={sample}, min_count={min_count}, epochs=int(epochs),
-                     workers=int(threads), seed=1)
+                     workers=int(threads), seed=int(seed))
     model.wv.save_word2vec_format(out, binary=True)
 """).format(**SETTINGS)
 
 FASTTEXT = textwrap.dedent("""
     import sys
     import fasttext
-    corpus, out, epochs, threads, sg, hs, negative, alpha = sys.argv[1:9]
+    corpus, out, epochs, threads, sg, hs, negative, alpha, seed = sys.argv[1:10]
     model = fasttext.train_unsupervised(
         corpus, model="skipgram" if int(sg) else "cbow", loss="hs" if int(hs) else "ns",
         neg=int(negative), lr=float(alpha), dim={dim}, ws={window}, t={sample},
         minCount={min_count}, epoch=int(epochs), thread=int(threads), minn=0, maxn=0,
-        verbose=0)
+        seed=int(seed), verbose=0)
     words = model.get_words()
     with open(out, "w", encoding="utf-8") as f:
         f.write(f"{{len(words)}} {dim}\\n")
@@ -135,15 +135,16 @@ def evaluate(path: Path, eval_dir: Path) -> dict:
             "answered": an.total, "vocab": len(kv)}
 
 
-def commands(work: Path, lines: Path, args) -> dict[str, list[str]]:
-    """The command line of each system (word2vec.c and fastText when installed)."""
+def commands(work: Path, lines: Path, args, seed: int) -> dict[str, list[str]]:
+    """The command line of each system (word2vec.c and fastText when installed) with this
+    random seed (word2vec.c has no seed option)."""
     s = SETTINGS
     negative = 0 if args.hs and not args.negative else args.negative
 
     def peer_args(name):  # the argv of the GENSIM and FASTTEXT scripts
         return [str(lines), str(work / f"{name}.bin"), str(args.epochs), str(args.threads),
                 "0" if args.cbow else "1", "1" if args.hs else "0", str(negative),
-                str(args.alpha)]
+                str(args.alpha), str(seed)]
 
     cmds = {
         "gputrain": [sys.executable, "-m", "gputrain", "w2v", str(lines), "-o",
@@ -151,7 +152,8 @@ def commands(work: Path, lines: Path, args) -> dict[str, list[str]]:
                      "--window", str(s["window"]), "--negative", str(negative),
                      "--sample", str(s["sample"]), "--min-count", str(s["min_count"]),
                      "--alpha", str(args.alpha), "--epochs", str(args.epochs),
-                     "--threads", str(args.threads), "--device", "cpu", "--quiet", "--no-plot"]
+                     "--threads", str(args.threads), "--seed", str(seed), "--device", "cpu",
+                     "--quiet", "--no-plot"]
                     + (["--cbow"] if args.cbow else []) + (["--hs"] if args.hs else []),
         "gensim": [sys.executable, "-c", GENSIM, *peer_args("gensim")],
     }
@@ -188,7 +190,10 @@ def main() -> None:
                     help=f"initial learning rate (all; default gputrain's: {SG_ALPHA}, "
                          f"{CBOW_ALPHA} with --cbow)")
     ap.add_argument("--rounds", type=int, default=1,
-                    help="run the systems alternately this many times (A B A B ...)")
+                    help="run the systems alternately this many times (A B A B ...), round r "
+                         "with seed SEED + r: one seed's quality is noise (SimLex-999 varies "
+                         "by about 0.01 between seeds on 3M tokens)")
+    ap.add_argument("--seed", type=int, default=1, help="the first round's seed")
     ap.add_argument("--peers", default="gensim", metavar="NAMES",
                     help="comma-separated: gensim,word2vec.c,fasttext (default gensim)")
     args = ap.parse_args()
@@ -208,13 +213,15 @@ def main() -> None:
             else "hierarchical softmax" if args.hs else f"negative {args.negative}"
         print(f"corpus: {n_tokens:,} tokens as lines of 1,000 words; {model}, {output}, "
               f"alpha {args.alpha}, {args.epochs} epochs, {args.threads} threads, "
-              f"{args.rounds} round(s)", flush=True)
-        cmds = commands(work, lines, args)
-        names = [n for n in cmds if n == "gputrain" or (n in args.peers and not args.only)]
+              f"{args.rounds} round(s), seeds {args.seed}..{args.seed + args.rounds - 1}",
+              flush=True)
+        names = [n for n in commands(work, lines, args, args.seed)
+                 if n == "gputrain" or (n in args.peers and not args.only)]
         if args.only:
             names = [args.only]
         runs: dict[str, list[dict]] = {n: [] for n in names}
-        for _ in range(args.rounds):
+        for r in range(args.rounds):
+            cmds = commands(work, lines, args, args.seed + r)  # every system the same seed
             for name in names:
                 seconds, peak = run_measured(cmds[name])
                 runs[name].append({"seconds": seconds, "wps": n_tokens * args.epochs / seconds,
@@ -225,7 +232,7 @@ def main() -> None:
 
 def report(runs: dict[str, list[dict]]) -> None:
     """Per system the median of each figure over its runs; per peer gputrain's speed ratio
-    round by round (median and range) and the quality differences of the medians."""
+    and quality differences round by round (same seed), as medians and ranges."""
     def med(name, key):
         return statistics.median(r[key] for r in runs[name])
 
@@ -242,13 +249,19 @@ def report(runs: dict[str, list[dict]]) -> None:
     for peer in runs:
         if peer == "gputrain":
             continue
-        ratios = [g["wps"] / o["wps"] for g, o in zip(runs["gputrain"], runs[peer], strict=True)]
+        pairs = list(zip(runs["gputrain"], runs[peer], strict=True))
+
+        def paired(key, scale=1.0, fmt="+.3f", pairs=pairs):  # median of the round's differences
+            d = [scale * (g[key] - o[key]) for g, o in pairs]
+            spread = f" ({min(d):{fmt}}..{max(d):{fmt}})" if len(d) > 1 else ""
+            return f"{statistics.median(d):{fmt}}{spread}"
+
+        ratios = [g["wps"] / o["wps"] for g, o in pairs]
         spread = f" (range {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} rounds)" \
             if len(ratios) > 1 else ""
         print(f"gputrain/{peer}: speed {statistics.median(ratios):.2f}x{spread}, "
-              f"WS353 {med('gputrain', 'wordsim') - med(peer, 'wordsim'):+.3f}, "
-              f"SimLex {med('gputrain', 'simlex') - med(peer, 'simlex'):+.3f}, "
-              f"analogy {100 * (med('gputrain', 'analogy') - med(peer, 'analogy')):+.1f} points")
+              f"WS353 {paired('wordsim')}, SimLex {paired('simlex')}, "
+              f"analogy {paired('analogy', 100, '+.1f')} points")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def output_steps(step: Callable[..., tuple[float, int]], state, inputs: tuple,
                  paths: HuffmanPaths | None) -> tuple[float, int]:
     """Train one minibatch; returns (loss sum, number of input-output terms).
 
-    ``step(w_in, w_out, *inputs, targets, lr[, signs, out_weight])`` is one of
+    ``step(w_in, w_out, *inputs, targets, lr[, signs])`` is one of
     :mod:`gputrain.w2v.window_step`'s steps with its input layout ``inputs``; ``targets[:, 0]``
     are the centre words (the positives), the other columns the negatives.
     """
@@ -32,7 +32,7 @@ def output_steps(step: Callable[..., tuple[float, int]], state, inputs: tuple,
     if negative:
         loss, pairs = step(state.w_in, state.w_out, *inputs, targets, lr)
     if paths is not None:
-        points, signs, weight = paths.batch(targets[:, 0])
-        hs_loss, hs_pairs = step(state.w_in, state.w_hs, *inputs, points, lr, signs, weight)
+        points, signs = paths.batch(targets[:, 0])
+        hs_loss, hs_pairs = step(state.w_in, state.w_hs, *inputs, points, lr, signs)
         loss, pairs = loss + hs_loss, pairs + hs_pairs
     return loss, pairs

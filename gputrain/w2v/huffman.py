@@ -29,16 +29,9 @@ class HuffmanPaths:
     signs: np.ndarray  # float32 (V, L): +1 for code bit 0, -1 for 1, 0 as padding
     lengths: np.ndarray  # int32 (V,): code length of each word
 
-    def batch(self, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The ``(targets, signs, out_weight)`` of centre words ``centres`` (int32, -1:
-        none), trimmed to the longest code among them.
-
-        ``out_weight`` caps how much one minibatch moves an inner node: a node on the
-        paths of ``m`` of its centres gets ``min(1, MAX_NODE_REPEATS / m)`` of its summed
-        update. The root is on every path, so without the cap a minibatch of 512 centres
-        would move it by 512 stale updates at once (sequential SGD, as word2vec.c's, sees
-        each update before the next); negative sampling bounds its repeats instead by the
-        minibatch size (``trainer.safe_batch_centres``)."""
+    def batch(self, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``(targets, signs)`` of centre words ``centres`` (int32, -1: none), trimmed
+        to the longest code among them."""
         valid = centres >= 0
         rows = np.where(valid, centres, 0)
         width = max(1, int(self.lengths[rows[valid]].max())) if valid.any() else 1
@@ -47,12 +40,17 @@ class HuffmanPaths:
         if not valid.all():
             points = np.where(valid[:, None], points, -1).astype(np.int32)
             signs = np.where(valid[:, None], signs, 0).astype(np.float32)
-        return points, signs, node_weights(points)
+        return points, signs
 
 
 def node_weights(points: np.ndarray) -> np.ndarray:
     """float32 of ``points``' shape: ``min(1, MAX_NODE_REPEATS / m)`` for an inner node that
-    appears ``m`` times in ``points`` (one minibatch's paths), 0 for padding (-1)."""
+    appears ``m`` times in ``points`` (one launch's paths), 0 for padding (-1).
+
+    The device engine scales each inner node's summed update by this: the root is on every
+    path, so without the cap one launch of 512 centres would move it by 512 stale updates
+    at once (word2vec.c's sequential loop, as the CPU engine's, sees each update before the
+    next)."""
     used = points >= 0
     repeats = np.bincount(points[used], minlength=1)
     weight = np.zeros(points.shape, dtype=np.float32)

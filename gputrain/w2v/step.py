@@ -1,5 +1,5 @@
-"""One word2vec minibatch step on NumPy: the fused, hand-derived definition that the CPU
-trainer's compiled window steps (:mod:`gputrain.w2v.window_step`) are tested against.
+"""One word2vec minibatch step on NumPy: the fused, hand-derived definition of the model's
+gradient (the autograd model and the CPU trainer's compiled loop are tested against it).
 
 The model is two embedding tables, ``w_in`` (input vectors, the ones usually saved) and
 ``w_out`` (output vectors, word2vec's ``syn1neg``), both ``(vocab, dim)`` float32, and the
@@ -43,13 +43,12 @@ times slower and CBOW lags far behind gensim). Centres with no valid context are
 Hierarchical softmax is the same arithmetic with other rows and labels: ``targets`` are
 the Huffman inner nodes on the centre's path (rows of the HS table ``w_hs``), ``signs``
 (float32, like ``targets``) their labels, +1 for code bit 0 and -1 for 1, replacing
-"column 0 positive, the rest negative", and ``out_weight`` (float32, like ``targets``;
-default 1) scales each output row's update (:mod:`gputrain.w2v.huffman` caps the shared
-inner nodes with it).
+"column 0 positive, the rest negative".
 
-The CPU trainer runs the same arithmetic on runs of consecutive centre words, compiled:
-:mod:`gputrain.w2v.window_step` (tested equal to these). These are NumPy functions: on a
-GPU the device engine trains (:mod:`gputrain.w2v.device_engine`).
+The CPU trainer runs the same arithmetic per term in word2vec.c's sequential order,
+compiled (:mod:`gputrain.w2v.window_step`; a minibatch of one CBOW centre, or of one
+skip-gram (centre, context) pair, here is one step of that loop). These are NumPy
+functions: on a GPU the device engine trains (:mod:`gputrain.w2v.device_engine`).
 
 Both return the summed loss of the minibatch (before the update) as a float64. Logits are
 clipped to [-30, 30] inside the loss and sigmoid (so no overflow; a term then saturates).
@@ -106,16 +105,6 @@ def _signed_mask(targets, mask_t, signs=None):
     return sign * mask_t
 
 
-def _weighted(grad_out, out_weight):
-    """The output rows' gradient ``(B, T, d)`` times ``out_weight`` ``(B, T)`` (None: 1)."""
-    if out_weight is None:
-        return grad_out
-    if out_weight.shape != grad_out.shape[:2] or out_weight.dtype != np.float32:
-        raise ValueError("out_weight must be float32 of the targets' shape")
-    grad_out *= out_weight[:, :, None]
-    return grad_out
-
-
 def _grad_and_loss(logits, sign, lr: float):
     """``lr * (label - sigmoid(logits))`` (0 where ``sign`` is 0) and the summed BCE.
 
@@ -138,11 +127,9 @@ def _grad_and_loss(logits, sign, lr: float):
     return e, loss
 
 
-def sgns_step(w_in, w_out, contexts, targets, lr: float, signs=None,
-              out_weight=None) -> float:
+def sgns_step(w_in, w_out, contexts, targets, lr: float, signs=None) -> float:
     """One skip-gram negative-sampling SGD step in place; returns the loss sum (float64).
-    With ``signs``, the labels of the targets, and ``out_weight``, the output rows' update
-    weights (hierarchical softmax)."""
+    With ``signs``, the labels of the targets (hierarchical softmax)."""
     _check(w_in, w_out, contexts, targets)
     mask_c = contexts >= 0
     mask_t = targets >= 0
@@ -154,16 +141,15 @@ def sgns_step(w_in, w_out, contexts, targets, lr: float, signs=None,
     logits = np.matmul(inputs, outputs.transpose(0, 2, 1))
     g, loss = _grad_and_loss(logits, sign, lr)  # lr * (label - sigmoid), 0 where masked
     grad_in = np.matmul(g, outputs)  # (B, C, d)
-    grad_out = _weighted(np.matmul(g.transpose(0, 2, 1), inputs), out_weight)  # (B, T, d)
+    grad_out = np.matmul(g.transpose(0, 2, 1), inputs)  # (B, T, d)
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
     _scatter_add(w_out, trow[mask_t], grad_out[mask_t])
     return loss
 
 
-def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None,
-              out_weight=None) -> float:
+def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None) -> float:
     """One CBOW (mean of context) negative-sampling SGD step in place; returns the loss sum.
-    ``signs`` and ``out_weight`` as in :func:`sgns_step`."""
+    ``signs`` as in :func:`sgns_step`."""
     _check(w_in, w_out, contexts, targets)
     mask_c = contexts >= 0
     count = mask_c.sum(axis=1)
@@ -179,7 +165,7 @@ def cbow_step(w_in, w_out, contexts, targets, lr: float, signs=None,
     logits = np.einsum("bd,btd->bt", h, outputs)
     g, loss = _grad_and_loss(logits, sign, lr)  # (B, T)
     grad_h = np.einsum("bt,btd->bd", g, outputs)  # to every context row, undivided
-    grad_out = _weighted(g[:, :, None] * h[:, None, :], out_weight)
+    grad_out = g[:, :, None] * h[:, None, :]
     grad_in = np.broadcast_to(grad_h[:, None, :], crow.shape + (w_in.shape[1],))
     _scatter_add(w_in, crow[mask_c], grad_in[mask_c])
     _scatter_add(w_out, trow[mask_t], grad_out[mask_t])

@@ -1,11 +1,15 @@
-"""The CPU trainer's steps: :func:`~gputrain.w2v.step.sgns_step` and
-:func:`~gputrain.w2v.step.cbow_step` for a run of *consecutive* centre words, compiled
-with numba.
+"""The CPU trainer's steps: skip-gram and CBOW over a run of *consecutive* centre words,
+word2vec.c's loop compiled with numba.
 
-Same arithmetic, same minibatch semantics as the NumPy steps (tested equal to them): every
-gradient of the minibatch is computed from the tables as they were before the step, then
-all are applied, duplicate rows summed. The windows are given as positions instead of a
-``contexts`` matrix:
+The arithmetic per term is :mod:`gputrain.w2v.step`'s (same labels, same clipped sigmoid,
+same float32), but the order is word2vec.c's and gensim's, not a minibatch's: centre
+after centre, each term sees every update before it. CBOW: the context mean ``h``; per
+output row ``o`` (the centre, then its negatives) ``g = lr * (label - sigmoid(h . o))``,
+``neu1e += g * o``, ``o += g * h``; then every context row ``+= neu1e``. Skip-gram: per
+context word ``c`` of the centre, the same with ``h = w_in[c]``, then ``w_in[c] += neu1e``
+(so ``B`` centres equal ``B`` one-centre minibatches of step.py for CBOW, and one per
+(centre, context) for skip-gram, up to repeated output rows; tests check both against a
+plain loop). The windows are given as positions instead of a ``contexts`` matrix:
 
 ``words`` int32 ``(B + 2W,)``
     the (kept) words from ``W`` before the first centre to ``W`` after the last, ``-1``
@@ -13,17 +17,16 @@ all are applied, duplicate rows summed. The windows are given as positions inste
 ``valid`` bool ``(B, 2W)``
     which of the offsets ``-W..-1, 1..W`` of each centre are in its window,
 
-so ``contexts[b, c] = words[b + W + offset_c]`` where ``valid[b, c]``, else -1. Skip-gram
-sums each position's input gradient over the centres that see it and applies it once.
+so ``contexts[b, c] = words[b + W + offset_c]`` where ``valid[b, c]``. ``B`` only sets how
+much work one call does; the result does not depend on it.
 
-Why compiled code: a minibatch of word2vec is many small dot products and row updates
-(about 6 context rows and 6 output rows of 100 floats per centre). NumPy runs each of its
-~30 array operations per minibatch over the whole batch, but pays for temporaries, masks,
-gathers and ``np.add.at`` scatters (the scatters and gathers alone of the NumPy CBOW window
-step this replaced took about as long as this whole step); one loop over the terms does the
-same work reading each row where it is used (per minibatch of 512 centres, CBOW ~3x and
-skip-gram ~1.5x the NumPy window steps). The first call compiles (5-20 s) and numba caches
-the machine code on disk; a later process loads it (about 1 s, with numba's import).
+Why sequential and compiled: a minibatch applied at once (step.py's semantics) needs
+``(B, d)`` buffers of means and gradients and a second pass over every row, and sums the
+stale updates of a repeated row (the most frequent words, the Huffman root); word2vec.c's
+order reads each row where it is used and keeps only one row of scratch (measured per
+3M-token CBOW run, about 1.6x faster than the minibatch version of this loop). The first
+call compiles (5-20 s) and numba caches the machine code on disk; a later process loads it
+(about 1 s, with numba's import).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import numpy as np
 from gputrain.w2v.step import CLIP, _check
 
 _FAST = {"nsz", "reassoc", "contract"}  # SIMD sums; no finite-math assumption (NaN stays NaN)
-_NO_WEIGHTS = np.zeros((0, 0), np.float32)
+_NO_SIGNS = np.zeros((0, 0), np.float32)
 _ONE = np.float32(1.0)
 _CLIP = np.float32(CLIP)
 
@@ -88,116 +91,96 @@ def _sign(targets, signs, b, t):
 
 
 @_jit
-def _cbow(w_in, w_out, words, valid, targets, signs, out_weight, lr):
+def _cbow(w_in, w_out, words, valid, targets, signs, lr):
     n, width = valid.shape
     half = width // 2
-    n_t = targets.shape[1]
-    h = np.zeros((n, w_in.shape[1]), np.float32)  # context means
-    grad_h = np.zeros((n, w_in.shape[1]), np.float32)
-    grad = np.zeros((n, n_t), np.float32)  # lr * (label - sigmoid) * out_weight per term
+    h = np.empty((1, w_in.shape[1]), np.float32)  # the context mean
+    grad_h = np.empty((1, w_in.shape[1]), np.float32)  # word2vec.c's neu1e
     loss = 0.0
     pairs = 0  # input-output terms
     for b in range(n):
+        h[0, :] = 0.0
         count = 0
         for c in range(width):
             row = words[b + c + (c >= half)]
             if valid[b, c] and row >= 0:
-                _axpy(_ONE, w_in, row, h, b)
+                _axpy(_ONE, w_in, row, h, 0)
                 count += 1
         if count == 0:
             continue
         inv = _ONE / np.float32(count)
         for k in range(h.shape[1]):
-            h[b, k] *= inv
-        for t in range(n_t):
+            h[0, k] *= inv
+        grad_h[0, :] = 0.0
+        for t in range(targets.shape[1]):
             sign = _sign(targets, signs, b, t)
             if sign != 0.0:
                 o = targets[b, t]
-                g, term = _term(_dot(h, b, w_out, o), sign, lr)
+                g, term = _term(_dot(h, 0, w_out, o), sign, lr)
                 loss += term
                 pairs += 1
-                _axpy(g, w_out, o, grad_h, b)
-                grad[b, t] = g if out_weight.shape[0] == 0 else g * out_weight[b, t]
-    for b in range(n):  # apply: every context row gets the whole grad_h (word2vec.c's rule)
-        for c in range(width):
+                _axpy(g, w_out, o, grad_h, 0)
+                _axpy(g, h, 0, w_out, o)
+        for c in range(width):  # every context row gets the whole error (word2vec.c's rule)
             row = words[b + c + (c >= half)]
             if valid[b, c] and row >= 0:
-                _axpy(_ONE, grad_h, b, w_in, row)
-        for t in range(n_t):
-            if grad[b, t] != 0.0:
-                _axpy(grad[b, t], h, b, w_out, targets[b, t])
+                _axpy(_ONE, grad_h, 0, w_in, row)
     return loss, pairs
 
 
 @_jit
-def _sgns(w_in, w_out, words, valid, targets, signs, out_weight, lr):
+def _sgns(w_in, w_out, words, valid, targets, signs, lr):
     n, width = valid.shape
     half = width // 2
-    n_t = targets.shape[1]
-    grad_pos = np.zeros((len(words), w_in.shape[1]), np.float32)
-    grad = np.zeros((n, width, n_t), np.float32)  # lr * (label - sigmoid) of every term
+    grad = np.empty((1, w_in.shape[1]), np.float32)  # the input row's update (neu1e)
     loss = 0.0
     pairs = 0  # input-output terms
     for b in range(n):
         for c in range(width):
-            p = b + c + (c >= half)
-            row = words[p]
+            row = words[b + c + (c >= half)]
             if not valid[b, c] or row < 0:
                 continue
-            for t in range(n_t):
+            grad[0, :] = 0.0
+            for t in range(targets.shape[1]):
                 sign = _sign(targets, signs, b, t)
                 if sign != 0.0:
                     o = targets[b, t]
                     g, term = _term(_dot(w_in, row, w_out, o), sign, lr)
                     loss += term
                     pairs += 1
-                    grad[b, c, t] = g
-                    _axpy(g, w_out, o, grad_pos, p)
-    # apply the outputs' gradients first (w_in still as it was), then the inputs'
-    for b in range(n):
-        for t in range(n_t):
-            o = targets[b, t]
-            if o < 0:
-                continue
-            scale = _ONE if out_weight.shape[0] == 0 else out_weight[b, t]
-            for c in range(width):
-                if grad[b, c, t] != 0.0:
-                    _axpy(grad[b, c, t] * scale, w_in, words[b + c + (c >= half)], w_out, o)
-    for p in range(len(words)):
-        if words[p] >= 0:
-            _axpy(_ONE, grad_pos, p, w_in, words[p])
+                    _axpy(g, w_out, o, grad, 0)
+                    _axpy(g, w_in, row, w_out, o)
+            _axpy(_ONE, grad, 0, w_in, row)
     return loss, pairs
 
 
-def _checked(w_in, w_out, words, valid, targets, signs, out_weight):
+def _checked(w_in, w_out, words, valid, targets, signs):
     _check(w_in, w_out, np.zeros(targets.shape, np.int32), targets)
     if words.dtype != np.int32 or valid.dtype != np.bool_:
         raise TypeError("words must be int32 and valid bool")
     if valid.ndim != 2 or len(valid) != len(targets) or len(words) != len(valid) + valid.shape[1]:
         raise ValueError("words (B + 2W,), valid (B, 2W) and targets (B, 1+K) do not match")
-    for name, a in (("signs", signs), ("out_weight", out_weight)):
-        if a is not None and (a.shape != targets.shape or a.dtype != np.float32):
-            raise ValueError(f"{name} must be float32 of the targets' shape")
+    if signs is not None and (signs.shape != targets.shape or signs.dtype != np.float32):
+        raise ValueError("signs must be float32 of the targets' shape")
     # C-contiguous arrays only: other layouts would compile another version of the step
-    return tuple(_NO_WEIGHTS if a is None else np.ascontiguousarray(a)
-                 for a in (words, valid, targets, signs, out_weight))
+    return tuple(_NO_SIGNS if a is None else np.ascontiguousarray(a)
+                 for a in (words, valid, targets, signs))
 
 
-def sgns_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
-                     out_weight=None) -> tuple[float, int]:
-    """:func:`~gputrain.w2v.step.sgns_step` for ``B`` consecutive centres (module doc);
-    returns (its loss, its number of input-output terms)."""
-    args = _checked(w_in, w_out, words, valid, targets, signs, out_weight)
+def sgns_window_step(w_in, w_out, words, valid, targets, lr: float,
+                     signs=None) -> tuple[float, int]:
+    """Skip-gram over ``B`` consecutive centres, word2vec.c's loop (module doc); returns
+    (the loss, the number of input-output terms)."""
+    args = _checked(w_in, w_out, words, valid, targets, signs)
     loss, pairs = _sgns(w_in, w_out, *args, np.float32(lr))
     return float(loss), int(pairs)
 
 
-def cbow_window_step(w_in, w_out, words, valid, targets, lr: float, signs=None,
-                     out_weight=None) -> tuple[float, int]:
-    """:func:`~gputrain.w2v.step.cbow_step` for ``B`` consecutive centres (module doc);
-    returns (its loss, its number of input-output terms: one per term of a centre with
-    context)."""
-    args = _checked(w_in, w_out, words, valid, targets, signs, out_weight)
+def cbow_window_step(w_in, w_out, words, valid, targets, lr: float,
+                     signs=None) -> tuple[float, int]:
+    """CBOW over ``B`` consecutive centres, word2vec.c's loop (module doc); returns (the
+    loss, the number of input-output terms: one per term of a centre with context)."""
+    args = _checked(w_in, w_out, words, valid, targets, signs)
     loss, pairs = _cbow(w_in, w_out, *args, np.float32(lr))
     return float(loss), int(pairs)
 

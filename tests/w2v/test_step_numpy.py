@@ -96,32 +96,85 @@ def test_rejects_wrong_dtypes():
         sgns_step(w_in, w_out, contexts.astype(np.int64), targets, 0.1)
 
 
-@pytest.mark.parametrize("cbow", [False, True])
-@pytest.mark.parametrize("seed, window", [(0, 3), (1, 5), (2, 10)])
-def test_window_step_equals_step_on_the_same_windows(seed, window, cbow):
+def word2vec_c_loop(w_in, w_out, contexts, targets, lr, cbow, signs=None):
+    """word2vec.c's training loop, literally, in float64: centre after centre (skip-gram:
+    context word after context word), each output row updated as soon as its term is done,
+    the input rows at the end of their group of terms. ``signs``: +1/-1 labels (HS)."""
+    w_in, w_out = w_in.astype(np.float64), w_out.astype(np.float64)
+    if signs is None:
+        signs = np.where(np.arange(targets.shape[1]) == 0, 1.0, -1.0)[None].repeat(len(targets), 0)
+    loss = 0.0
+    for b in range(len(contexts)):
+        ctx = [c for c in contexts[b] if c >= 0]
+        for rows in [ctx] if cbow and ctx else [[c] for c in ctx]:
+            h = w_in[rows].mean(axis=0)  # skip-gram: the context row as it is now
+            neu1e = np.zeros(w_in.shape[1])
+            for t, sign in zip(targets[b], signs[b], strict=True):
+                if t < 0:
+                    continue
+                label = 1.0 if sign > 0 else 0.0
+                p = _sigmoid(h @ w_out[t])
+                loss += -np.log(p) if label else -np.log(1 - p)
+                g = lr * (label - p)
+                neu1e += g * w_out[t]
+                w_out[t] += g * h
+            for c in rows:
+                w_in[c] += neu1e
+    return w_in, w_out, loss
+
+
+def window_problem(seed, window, n_words=15, dim=6, n=40, negative=4):
     from gputrain.w2v.batches import window_contexts
-    from gputrain.w2v.window_step import cbow_window_step, sgns_window_step
 
     rng = np.random.default_rng(seed)
-    n_words, dim, n, negative = 15, 6, 40, 4
     kept = rng.integers(0, n_words, n).astype(np.int32)  # many repeated rows
     sentence = np.repeat([0, 1, 2], [10, 25, 5])
-    reach = rng.integers(1, window + 1, n)
-    contexts = window_contexts(kept, sentence, reach, window)
-    targets = rng.integers(0, n_words, (n, negative + 1)).astype(np.int32)
+    contexts = window_contexts(kept, sentence, rng.integers(1, window + 1, n), window)
+    contexts[4] = -1  # a centre without context
+    targets = rng.integers(0, n_words, (n, negative + 1)).astype(np.int32)  # repeats too
     targets[rng.random(targets.shape) < 0.1] = -1
     pad = np.full(window, -1, np.int32)
     words = np.concatenate([pad, kept, pad])
     w_in = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
     w_out = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
-    a_in, a_out, b_in, b_out = w_in.copy(), w_out.copy(), w_in.copy(), w_out.copy()
-    step, window_step = (cbow_step, cbow_window_step) if cbow else (sgns_step, sgns_window_step)
-    contexts[4] = -1  # a centre without context
-    want = step(a_in, a_out, contexts, targets, 0.05)
+    return words, contexts, targets, w_in, w_out
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+@pytest.mark.parametrize("seed, window", [(0, 3), (1, 5), (2, 10)])
+def test_window_step_is_word2vec_c_loop(seed, window, cbow):
+    from gputrain.w2v.window_step import cbow_window_step, sgns_window_step
+
+    words, contexts, targets, w_in, w_out = window_problem(seed, window)
+    want_in, want_out, want_loss = word2vec_c_loop(w_in, w_out, contexts, targets, 0.05, cbow)
+    b_in, b_out = w_in.copy(), w_out.copy()
+    window_step = cbow_window_step if cbow else sgns_window_step
     got, pairs = window_step(b_in, b_out, words, contexts >= 0, targets, 0.05)
-    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert got == pytest.approx(want_loss, rel=1e-5)
     n_in = (contexts >= 0).sum(axis=1)
     assert pairs == np.dot(n_in > 0 if cbow else n_in, (targets >= 0).sum(axis=1))
-    np.testing.assert_allclose(b_in, a_in, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(b_out, a_out, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(a_in, w_in)
+    np.testing.assert_allclose(b_in, want_in, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(b_out, want_out, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(b_in, w_in)
+    # ... and it differs from one minibatch step over the same windows (stale updates)
+    a_in, a_out = w_in.copy(), w_out.copy()
+    (cbow_step if cbow else sgns_step)(a_in, a_out, contexts, targets, 0.05)
+    assert not np.allclose(a_out, b_out, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_window_step_result_does_not_depend_on_the_call_size(cbow):
+    """The trainer cuts a slice into calls of --batch-size centres: cut anywhere, same tables."""
+    from gputrain.w2v.window_step import cbow_window_step, sgns_window_step
+
+    window = 5
+    words, contexts, targets, w_in, w_out = window_problem(3, window)
+    step = cbow_window_step if cbow else sgns_window_step
+    whole_in, whole_out = w_in.copy(), w_out.copy()
+    step(whole_in, whole_out, words, contexts >= 0, targets, 0.05)
+    cut_in, cut_out = w_in.copy(), w_out.copy()
+    for lo, hi in ((0, 7), (7, 8), (8, 40)):
+        step(cut_in, cut_out, words[lo:hi + 2 * window], contexts[lo:hi] >= 0, targets[lo:hi],
+             0.05)
+    np.testing.assert_array_equal(cut_in, whole_in)
+    np.testing.assert_array_equal(cut_out, whole_out)
