@@ -162,7 +162,8 @@ def check_options(p: dict) -> Word2VecConfig:
               show_default=True, help="Save the input vectors, input+output, or both side by side.")
 @click.option("--lowercase", is_flag=True, help="Lowercase the corpus.")
 @click.option("--batch-size", type=int, default=D.batch_centres, show_default=True,
-              help="Centre words per minibatch (each with its whole window).")
+              help="The device engine's centre words per minibatch (each with its whole "
+                   "window); the CPU engine's sequential loop does not use it.")
 @click.option("--events", default=None, metavar="FILE", help="Append JSON-lines events here.")
 @click.option("--checkpoint-every", type=int, default=0, metavar="WORDS",
               help="Checkpoint every WORDS words trained and at each epoch end (0: only when "

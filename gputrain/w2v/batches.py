@@ -1,4 +1,5 @@
-"""Turn a slice of the encoded corpus into minibatches for :mod:`gputrain.w2v.step`.
+"""Turn a slice of the encoded corpus into minibatches for :mod:`gputrain.w2v.step` or
+runs of consecutive centres for :mod:`gputrain.w2v.window_step`.
 
 Everything random lives here, drawn from one generator per slice, so a slice always gives
 the same minibatches for the same seed (whatever process trains it):

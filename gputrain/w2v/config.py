@@ -49,7 +49,7 @@ class Word2VecConfig:
     max_vocab_size: int | None = None
     lowercase: bool = False
     vectors: str = "input"  # which table(s) become the saved vectors
-    batch_centres: int = 512  # centre words per minibatch (about 6 context words each)
+    batch_centres: int = 512  # the device engine's centres per minibatch (CPU: unused)
     slice_words: int = 100_000  # unit of work, randomness and checkpointing
     engine: str = "auto"  # see gputrain.w2v.engine.choose_engine
     sync_words: int = 10_000  # mpiexec ranks: words each rank trains between merges

@@ -79,7 +79,7 @@ def _run_processes(state: SharedState, plan: Plan, cache_dir, monitor) -> bool:
         for w, p in enumerate(procs):
             if state.status[w] == DIVERGED:
                 raise GputrainError(f"training diverged (the loss is no longer finite) in worker "
-                                    f"{w}; lower --alpha or --batch-size, or use fewer --threads")
+                                    f"{w}; lower --alpha, or use fewer --threads")
             if state.status[w] == FAILED or (p.exitcode not in (None, 0)):
                 raise GputrainError(f"word2vec worker {w} failed (exit code {p.exitcode})")
 

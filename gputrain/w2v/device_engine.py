@@ -125,7 +125,8 @@ class DeviceEngine:
                     upcoming = next(_launches(state, plan, epoch + 1, launcher.per_launch), None)
                 loss, pairs = launcher.train(state, epoch, first, last, upcoming)
                 if not math.isfinite(loss):
-                    raise Diverged(plan.alpha_at(state.words_done()), state.words_done())
+                    raise Diverged(plan.alpha_at(state.words_done()), state.words_done(),
+                                   "lower --alpha or --batch-size")
                 lo, hi = plan.bounds(first)[0], plan.bounds(last - 1)[1]
                 state.loss[0] += loss
                 state.pairs[0] += pairs

@@ -1,7 +1,7 @@
 """Watch a training run: progress reports, loss history, epochs, checkpoints, stop requests.
 
 The trainer's parent side: in a one-thread run the training loop calls :meth:`tick`
-after every minibatch and :meth:`boundary` between slices; with worker processes the
+after every call of the step and :meth:`boundary` between slices; with worker processes the
 parent polls :meth:`tick`, :meth:`checkpoint_due` and :meth:`stop_requested` and pauses
 the workers for :meth:`checkpoint_now`.
 """

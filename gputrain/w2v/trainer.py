@@ -111,8 +111,8 @@ MAX_REPEATS = 8.0  # expected occurrences of the most frequent word per minibatc
 
 def safe_batch_centres(counts: np.ndarray, sample: float, limit: int) -> int:
     """``limit`` lowered so the most frequent word (after subsampling) is expected at most
-    :data:`MAX_REPEATS` times per minibatch: a minibatch sums the updates of a repeated
-    row, and on a small vocabulary those sums overshoot and diverge."""
+    :data:`MAX_REPEATS` times per minibatch of the device engine: a minibatch sums the
+    updates of a repeated row, and on a small vocabulary those sums overshoot and diverge."""
     kept = keep_probabilities(counts, sample) * np.asarray(counts, dtype=np.float64)
     p_max = float(kept.max() / kept.sum())
     return int(max(16, min(limit, MAX_REPEATS / p_max)))

@@ -36,14 +36,19 @@ from gputrain.w2v.shared import (
     StateSpec,
 )
 
+# centres per call of the compiled loop: the learning rate is refreshed between calls
+# (word2vec.c: every 10,000 words); nothing else depends on it
+CALL_CENTRES = 10_000
+
 
 class Diverged(GputrainError):
     """The loss became infinite or NaN: the learning rate is too high for this corpus."""
 
-    def __init__(self, lr: float, words: float):
+    def __init__(self, lr: float, words: float,
+                 hint: str = "lower --alpha, or use fewer --threads"):
         super().__init__(
             f"training diverged (the loss is no longer finite) after {int(words):,} words at "
-            f"learning rate {lr:.4g}; lower --alpha or --batch-size, or use fewer --threads")
+            f"learning rate {lr:.4g}; {hint}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class Plan:
     min_alpha: float
     cbow: bool
     seed: int
-    batch_centres: int
+    batch_centres: int  # the device engine's minibatch (the CPU loop is sequential)
     hs: bool = False  # hierarchical softmax (w_hs), besides negative sampling if negative > 0
 
     @property
@@ -127,7 +132,7 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
             rng = np.random.default_rng([plan.seed, epoch, s])
             for words, valid, targets, fraction in slice_batches(
                     ids, sentence, keep_prob, neg_table, rng, plan.window, plan.negative,
-                    plan.batch_centres, windows=True):
+                    CALL_CENTRES, windows=True):
                 state.inflight[worker] = fraction * (hi - lo)
                 lr = plan.alpha_at(state.words_done())
                 loss, pairs = output_steps(window_step, state, (words, valid), targets, lr,
