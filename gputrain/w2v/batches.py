@@ -1,8 +1,8 @@
-"""Turn a slice of the encoded corpus into minibatches for :mod:`gputrain.w2v.step` or
-runs of consecutive centres for :mod:`gputrain.w2v.window_step`.
+"""Turn a slice of the encoded corpus into runs of consecutive centre words for
+:mod:`gputrain.w2v.window_step`.
 
 Everything random lives here, drawn from one generator per slice, so a slice always gives
-the same minibatches for the same seed (whatever process trains it):
+the same runs for the same seed (whatever process trains it):
 
 - frequent-word subsampling with word2vec.c's formula: a word with count ``f`` out of
   ``total`` is kept with probability ``(sqrt(f / t) + 1) * t / f`` (capped at 1), where
@@ -48,36 +48,16 @@ def draw_negatives(table: np.ndarray, rng, shape) -> np.ndarray:
     return table[rng.integers(0, len(table), size=shape)]
 
 
-def window_contexts(ids: np.ndarray, sentence: np.ndarray, reach: np.ndarray,
-                    window: int) -> np.ndarray:
-    """Context ids ``(n, 2 * window)`` of every position, ``-1`` outside its window.
-
-    ``sentence[i]`` numbers the sentence of position ``i``; ``reach[i]`` is its window.
-    """
-    n = len(ids)
-    out = np.full((n, 2 * window), -1, dtype=np.int32)
-    col = 0
-    for offset in [*range(-window, 0), *range(1, window + 1)]:
-        lo, hi = max(0, -offset), min(n, n - offset)  # positions i with i + offset in range
-        if lo < hi:
-            i = np.arange(lo, hi)
-            j = i + offset
-            ok = (reach[lo:hi] >= abs(offset)) & (sentence[lo:hi] == sentence[j])
-            out[lo:hi, col] = np.where(ok, ids[j], -1)
-        col += 1
-    return out
-
-
 def slice_batches(ids: np.ndarray, sentence: np.ndarray, keep_prob: np.ndarray,
-                  neg_table: np.ndarray, rng, window: int, negative: int, batch_centres: int,
-                  windows: bool = False) -> Iterator[tuple]:
-    """Yield the minibatches of one corpus slice, each ending with ``fraction``, how far
-    through the slice it ends (0..1], for the learning rate schedule and progress.
-
-    Default layout: ``(contexts, targets, fraction)`` for :func:`~gputrain.w2v.step.sgns_step`
-    / ``cbow_step`` (centres without any context are left out). With ``windows=True``:
-    ``(words, valid, targets, fraction)`` for ``sgns_window_step`` (consecutive centres).
-    """
+                  neg_table: np.ndarray, rng, window: int, negative: int,
+                  centres: int) -> Iterator[tuple]:
+    """Yield one corpus slice as runs of up to ``centres`` consecutive (kept) centre words
+    for :mod:`gputrain.w2v.window_step`: ``(words, sentence, reach, targets, fraction)``,
+    ``words``/``sentence`` int32 ``(B + 2W,)`` the kept words and their sentence numbers
+    from ``W`` before the run's first centre to ``W`` after its last (-1 beyond the slice),
+    ``reach`` int32 ``(B,)`` each centre's window, ``targets`` int32 ``(B, 1+K)`` the centre
+    and its negatives, and ``fraction``, how far through the slice the run ends (0..1], for
+    the learning rate schedule and progress."""
     n_all = len(ids)
     if n_all == 0:
         return
@@ -85,22 +65,15 @@ def slice_batches(ids: np.ndarray, sentence: np.ndarray, keep_prob: np.ndarray,
     kept = ids[pos]
     if len(kept) == 0:
         return
-    reach = rng.integers(1, window + 1, size=len(kept))
-    contexts = window_contexts(kept, sentence[pos], reach, window)
+    reach = rng.integers(1, window + 1, size=len(kept), dtype=np.int32)
     targets = np.empty((len(kept), negative + 1), dtype=np.int32)
     targets[:, 0] = kept
     neg = draw_negatives(neg_table, rng, (len(kept), negative))
     targets[:, 1:] = np.where(neg == kept[:, None], -1, neg)
-    if windows:
-        padded = np.concatenate([np.full(window, -1, np.int32), kept,
-                                 np.full(window, -1, np.int32)])
-        valid = contexts >= 0
-        for start in range(0, len(kept), batch_centres):
-            stop = min(len(kept), start + batch_centres)
-            yield (padded[start:stop + 2 * window], valid[start:stop], targets[start:stop],
-                   float(pos[stop - 1] + 1) / n_all)
-        return
-    useful = np.flatnonzero((contexts >= 0).any(axis=1))
-    for start in range(0, len(useful), batch_centres):
-        rows = useful[start:start + batch_centres]
-        yield contexts[rows], targets[rows], float(pos[rows[-1]] + 1) / n_all
+    pad = np.full(window, -1, np.int32)
+    words = np.concatenate([pad, kept, pad])
+    sentences = np.concatenate([pad, sentence[pos].astype(np.int32), pad])
+    for start in range(0, len(kept), centres):
+        stop = min(len(kept), start + centres)
+        yield (words[start:stop + 2 * window], sentences[start:stop + 2 * window],
+               reach[start:stop], targets[start:stop], float(pos[stop - 1] + 1) / n_all)

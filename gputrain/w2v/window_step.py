@@ -13,12 +13,15 @@ plain loop). The windows are given as positions instead of a ``contexts`` matrix
 
 ``words`` int32 ``(B + 2W,)``
     the (kept) words from ``W`` before the first centre to ``W`` after the last, ``-1``
-    beyond the data;
-``valid`` bool ``(B, 2W)``
-    which of the offsets ``-W..-1, 1..W`` of each centre are in its window,
+    beyond the data; centre ``b`` is ``words[b + W]``;
+``sentence`` int32 ``(B + 2W,)``
+    the sentence number of each of them (a window stops at its centre's sentence);
+``reach`` int32 ``(B,)``
+    each centre's window (word2vec's shrunk window, 1..W),
 
-so ``contexts[b, c] = words[b + W + offset_c]`` where ``valid[b, c]``. ``B`` only sets how
-much work one call does; the result does not depend on it.
+so the contexts of centre ``b`` are the words at offsets ``-reach[b]..-1, 1..reach[b]``
+from it that exist and share its sentence. ``B`` only sets how much work one call does;
+the result does not depend on it.
 
 Why sequential and compiled: a minibatch applied at once (step.py's semantics) needs
 ``(B, d)`` buffers of means and gradients and a second pass over every row, and sums the
@@ -53,16 +56,27 @@ def _jit(fn):
 
 @_jit
 def _term(dot, sign, lr):
-    """``(lr * sign * (1 - sigmoid(sign * dot)), log(1 + exp(-sign * dot)) * |sign|)``
-    with ``sign * dot`` clipped to [-CLIP, CLIP] (step.py's ``_grad_and_loss``), all in
-    float32 like step.py (no float64 ``exp``: every literal and argument is float32).
-    The loss is ``log(1 + e)``, not ``log1p(e)``: ``log1pf`` alone took ~30% of the HS
-    skip-gram step, and the difference (< 1e-7 absolute per term) is below float32's
-    resolution of the summed loss."""
+    """``(lr * sign * (1 - sigmoid(sign * dot)), 1 + exp(-sign * dot))`` with ``sign * dot``
+    clipped to [-CLIP, CLIP] (step.py's ``_grad_and_loss``), all in float32 like step.py
+    (no float64 ``exp``: every literal and argument is float32). The term's loss is the log
+    of the second value: :func:`_tally` adds it up."""
     z = min(max(sign * dot, -_CLIP), _CLIP)
     e = np.exp(-z)
     d = _ONE + e
-    return e / d * sign * lr, np.log(d) * abs(sign)
+    return e / d * sign * lr, d
+
+
+@_jit
+def _tally(loss, product, d):
+    """``loss + log(d)`` kept as ``(loss, product)``, the logs of many terms taken at once
+    as the log of their product (float64; flushed before it could overflow): one ``log``
+    per ~100 terms instead of one per term, which took ~30% of the HS skip-gram step.
+    The summed loss is ``loss + log(product)``; a NaN stays NaN."""
+    product *= d
+    if product > 1e30:
+        loss += np.log(product)
+        product = 1.0
+    return loss, product
 
 
 @_jit
@@ -91,20 +105,20 @@ def _sign(targets, signs, b, t):
 
 
 @_jit
-def _cbow(w_in, w_out, words, valid, targets, signs, lr):
-    n, width = valid.shape
-    half = width // 2
+def _cbow(w_in, w_out, words, sentence, reach, targets, signs, lr):
+    half = (len(words) - len(reach)) // 2  # W
     h = np.empty((1, w_in.shape[1]), np.float32)  # the context mean
     grad_h = np.empty((1, w_in.shape[1]), np.float32)  # word2vec.c's neu1e
-    loss = 0.0
+    loss, product = 0.0, 1.0  # the summed loss is loss + log(product): _tally
     pairs = 0  # input-output terms
-    for b in range(n):
+    for b in range(len(reach)):
+        centre = b + half
+        lo, hi = centre - reach[b], centre + reach[b] + 1
         h[0, :] = 0.0
         count = 0
-        for c in range(width):
-            row = words[b + c + (c >= half)]
-            if valid[b, c] and row >= 0:
-                _axpy(_ONE, w_in, row, h, 0)
+        for p in range(lo, hi):
+            if p != centre and words[p] >= 0 and sentence[p] == sentence[centre]:
+                _axpy(_ONE, w_in, words[p], h, 0)
                 count += 1
         if count == 0:
             continue
@@ -116,71 +130,75 @@ def _cbow(w_in, w_out, words, valid, targets, signs, lr):
             sign = _sign(targets, signs, b, t)
             if sign != 0.0:
                 o = targets[b, t]
-                g, term = _term(_dot(h, 0, w_out, o), sign, lr)
-                loss += term
+                g, d = _term(_dot(h, 0, w_out, o), sign, lr)
+                loss, product = _tally(loss, product, d)
                 pairs += 1
                 _axpy(g, w_out, o, grad_h, 0)
                 _axpy(g, h, 0, w_out, o)
-        for c in range(width):  # every context row gets the whole error (word2vec.c's rule)
-            row = words[b + c + (c >= half)]
-            if valid[b, c] and row >= 0:
-                _axpy(_ONE, grad_h, 0, w_in, row)
-    return loss, pairs
+        for p in range(lo, hi):  # every context row gets the whole error (word2vec.c's rule)
+            if p != centre and words[p] >= 0 and sentence[p] == sentence[centre]:
+                _axpy(_ONE, grad_h, 0, w_in, words[p])
+    return loss + np.log(product), pairs
 
 
 @_jit
-def _sgns(w_in, w_out, words, valid, targets, signs, lr):
-    n, width = valid.shape
-    half = width // 2
+def _sgns(w_in, w_out, words, sentence, reach, targets, signs, lr):
+    half = (len(words) - len(reach)) // 2  # W
     grad = np.empty((1, w_in.shape[1]), np.float32)  # the input row's update (neu1e)
-    loss = 0.0
+    loss, product = 0.0, 1.0  # the summed loss is loss + log(product): _tally
     pairs = 0  # input-output terms
-    for b in range(n):
-        for c in range(width):
-            row = words[b + c + (c >= half)]
-            if not valid[b, c] or row < 0:
+    for b in range(len(reach)):
+        centre = b + half
+        for p in range(centre - reach[b], centre + reach[b] + 1):
+            row = words[p]
+            if p == centre or row < 0 or sentence[p] != sentence[centre]:
                 continue
             grad[0, :] = 0.0
             for t in range(targets.shape[1]):
                 sign = _sign(targets, signs, b, t)
                 if sign != 0.0:
                     o = targets[b, t]
-                    g, term = _term(_dot(w_in, row, w_out, o), sign, lr)
-                    loss += term
+                    g, d = _term(_dot(w_in, row, w_out, o), sign, lr)
+                    loss, product = _tally(loss, product, d)
                     pairs += 1
                     _axpy(g, w_out, o, grad, 0)
                     _axpy(g, w_in, row, w_out, o)
             _axpy(_ONE, grad, 0, w_in, row)
-    return loss, pairs
+    return loss + np.log(product), pairs
 
 
-def _checked(w_in, w_out, words, valid, targets, signs):
+def _checked(w_in, w_out, words, sentence, reach, targets, signs):
     _check(w_in, w_out, np.zeros(targets.shape, np.int32), targets)
-    if words.dtype != np.int32 or valid.dtype != np.bool_:
-        raise TypeError("words must be int32 and valid bool")
-    if valid.ndim != 2 or len(valid) != len(targets) or len(words) != len(valid) + valid.shape[1]:
-        raise ValueError("words (B + 2W,), valid (B, 2W) and targets (B, 1+K) do not match")
+    if not all(a.dtype == np.int32 for a in (words, sentence, reach)):
+        raise TypeError("words, sentence and reach must be int32")
+    n = len(reach)
+    if words.ndim != 1 or reach.ndim != 1 or words.shape != sentence.shape \
+            or len(targets) != n or len(words) < n or (len(words) - n) % 2:
+        raise ValueError("words and sentence (B + 2W,), reach (B,) and targets (B, 1+K) do "
+                         "not match")
+    if n and not 0 <= reach.min() <= reach.max() <= (len(words) - n) // 2:
+        raise ValueError("reach must be in 0..W")  # the loops index words without checks
     if signs is not None and (signs.shape != targets.shape or signs.dtype != np.float32):
         raise ValueError("signs must be float32 of the targets' shape")
     # C-contiguous arrays only: other layouts would compile another version of the step
     return tuple(_NO_SIGNS if a is None else np.ascontiguousarray(a)
-                 for a in (words, valid, targets, signs))
+                 for a in (words, sentence, reach, targets, signs))
 
 
-def sgns_window_step(w_in, w_out, words, valid, targets, lr: float,
+def sgns_window_step(w_in, w_out, words, sentence, reach, targets, lr: float,
                      signs=None) -> tuple[float, int]:
     """Skip-gram over ``B`` consecutive centres, word2vec.c's loop (module doc); returns
     (the loss, the number of input-output terms)."""
-    args = _checked(w_in, w_out, words, valid, targets, signs)
+    args = _checked(w_in, w_out, words, sentence, reach, targets, signs)
     loss, pairs = _sgns(w_in, w_out, *args, np.float32(lr))
     return float(loss), int(pairs)
 
 
-def cbow_window_step(w_in, w_out, words, valid, targets, lr: float,
+def cbow_window_step(w_in, w_out, words, sentence, reach, targets, lr: float,
                      signs=None) -> tuple[float, int]:
     """CBOW over ``B`` consecutive centres, word2vec.c's loop (module doc); returns (the
     loss, the number of input-output terms: one per term of a centre with context)."""
-    args = _checked(w_in, w_out, words, valid, targets, signs)
+    args = _checked(w_in, w_out, words, sentence, reach, targets, signs)
     loss, pairs = _cbow(w_in, w_out, *args, np.float32(lr))
     return float(loss), int(pairs)
 
@@ -190,6 +208,7 @@ def compile_steps() -> None:
     before forking its workers, which then inherit the machine code instead of each
     compiling it."""
     table = np.zeros((1, 2), np.float32)
+    words = np.array([-1, 0, -1], np.int32)
     for step in (sgns_window_step, cbow_window_step):
-        step(table, table.copy(), np.array([-1, 0, -1], np.int32), np.ones((1, 2), np.bool_),
-             np.zeros((1, 2), np.int32), 0.0)
+        step(table, table.copy(), words, words, np.ones(1, np.int32), np.zeros((1, 2), np.int32),
+             0.0)

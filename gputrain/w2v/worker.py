@@ -130,12 +130,12 @@ def train_shard(state: SharedState, corpus: EncodedCorpus, plan: Plan, worker: i
             lo, hi = plan.bounds(s)
             ids, sentence = corpus.read(lo, hi)
             rng = np.random.default_rng([plan.seed, epoch, s])
-            for words, valid, targets, fraction in slice_batches(
+            for *windows, targets, fraction in slice_batches(
                     ids, sentence, keep_prob, neg_table, rng, plan.window, plan.negative,
-                    CALL_CENTRES, windows=True):
+                    CALL_CENTRES):
                 state.inflight[worker] = fraction * (hi - lo)
                 lr = plan.alpha_at(state.words_done())
-                loss, pairs = output_steps(window_step, state, (words, valid), targets, lr,
+                loss, pairs = output_steps(window_step, state, windows, targets, lr,
                                            negative=plan.negative > 0, paths=hs_paths)
                 if not math.isfinite(loss):
                     raise Diverged(lr, state.words_done())

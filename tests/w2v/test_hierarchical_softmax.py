@@ -82,27 +82,29 @@ def test_a_launch_moves_an_inner_node_by_at_most_max_repeats_centres():
 
 
 def _problem(seed, n=30, n_words=40, dim=6, window=3):
-    from gputrain.w2v.batches import window_contexts
+    from gputrain.w2v.device_twin import window_contexts
 
     rng = np.random.default_rng(seed)
     kept = rng.integers(0, n_words, n).astype(np.int32)
-    contexts = window_contexts(kept, np.zeros(n, np.int64), rng.integers(1, window + 1, n),
-                               window)
+    sentence = np.zeros(n, np.int32)
+    reach = rng.integers(1, window + 1, n, dtype=np.int32)
+    contexts = window_contexts(kept, sentence, reach, window)
     pad = np.full(window, -1, np.int32)
+    windows = (np.concatenate([pad, kept, pad]), np.concatenate([pad, sentence, pad]), reach)
     points, signs = huffman_paths(rng.zipf(1.5, n_words)).batch(kept)
     tables = [rng.normal(0, 0.3, (n_words, dim)).astype(np.float32) for _ in range(2)]
-    return np.concatenate([pad, kept, pad]), contexts, points, signs, tables
+    return windows, contexts, points, signs, tables
 
 
 @pytest.mark.parametrize("cbow", [False, True])
 def test_hs_window_step_is_word2vec_c_loop(cbow):
     """The loss is word2vec.c's, -log sigmoid(+-h.w) with label 1 - code, and the updates
     its loop's: each inner node moved as soon as its term is done (the root too)."""
-    words, contexts, points, signs, (w_in, w_hs) = _problem(5)
+    windows, contexts, points, signs, (w_in, w_hs) = _problem(5)
     want_in, want_hs, want = step_tests.word2vec_c_loop(w_in, w_hs, contexts, points, 0.1,
                                                         cbow, signs)
     window_step = cbow_window_step if cbow else sgns_window_step
-    got, pairs = window_step(w_in, w_hs, words, contexts >= 0, points, 0.1, signs)
+    got, pairs = window_step(w_in, w_hs, *windows, points, 0.1, signs)
     assert got == pytest.approx(want, rel=1e-5)
     n_in = (contexts >= 0).sum(axis=1)
     assert pairs == np.dot(n_in > 0 if cbow else n_in, (points >= 0).sum(axis=1))
@@ -111,7 +113,7 @@ def test_hs_window_step_is_word2vec_c_loop(cbow):
 
 
 def test_ns_signs_equal_the_default_labels():
-    words, contexts, points, _, (w_in, w_out) = _problem(6)
+    _, contexts, points, _, (w_in, w_out) = _problem(6)
     targets = np.where(points >= 0, points, 3).astype(np.int32)
     signs = np.full(targets.shape, -1.0, np.float32)
     signs[:, 0] = 1.0

@@ -124,20 +124,24 @@ def word2vec_c_loop(w_in, w_out, contexts, targets, lr, cbow, signs=None):
 
 
 def window_problem(seed, window, n_words=15, dim=6, n=40, negative=4):
-    from gputrain.w2v.batches import window_contexts
+    """Centres in 3 sentences, their windows as the trainer gives them (``words``,
+    ``sentence``, ``reach``: :func:`gputrain.w2v.batches.slice_batches`) and as a contexts
+    matrix for the reference."""
+    from gputrain.w2v.device_twin import window_contexts
 
     rng = np.random.default_rng(seed)
     kept = rng.integers(0, n_words, n).astype(np.int32)  # many repeated rows
-    sentence = np.repeat([0, 1, 2], [10, 25, 5])
-    contexts = window_contexts(kept, sentence, rng.integers(1, window + 1, n), window)
-    contexts[4] = -1  # a centre without context
+    sentence = np.repeat(np.arange(4, dtype=np.int32), [10, 25, 1, 4])  # one lone word
+    reach = rng.integers(1, window + 1, n, dtype=np.int32)
+    contexts = window_contexts(kept, sentence, reach, window)
+    assert (contexts[10 + 25] < 0).all()  # the lone word: a centre without context
     targets = rng.integers(0, n_words, (n, negative + 1)).astype(np.int32)  # repeats too
     targets[rng.random(targets.shape) < 0.1] = -1
     pad = np.full(window, -1, np.int32)
-    words = np.concatenate([pad, kept, pad])
+    windows = (np.concatenate([pad, kept, pad]), np.concatenate([pad, sentence, pad]), reach)
     w_in = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
     w_out = rng.normal(0, 0.3, (n_words, dim)).astype(np.float32)
-    return words, contexts, targets, w_in, w_out
+    return windows, contexts, targets, w_in, w_out
 
 
 @pytest.mark.parametrize("cbow", [False, True])
@@ -145,11 +149,11 @@ def window_problem(seed, window, n_words=15, dim=6, n=40, negative=4):
 def test_window_step_is_word2vec_c_loop(seed, window, cbow):
     from gputrain.w2v.window_step import cbow_window_step, sgns_window_step
 
-    words, contexts, targets, w_in, w_out = window_problem(seed, window)
+    windows, contexts, targets, w_in, w_out = window_problem(seed, window)
     want_in, want_out, want_loss = word2vec_c_loop(w_in, w_out, contexts, targets, 0.05, cbow)
     b_in, b_out = w_in.copy(), w_out.copy()
     window_step = cbow_window_step if cbow else sgns_window_step
-    got, pairs = window_step(b_in, b_out, words, contexts >= 0, targets, 0.05)
+    got, pairs = window_step(b_in, b_out, *windows, targets, 0.05)
     assert got == pytest.approx(want_loss, rel=1e-5)
     n_in = (contexts >= 0).sum(axis=1)
     assert pairs == np.dot(n_in > 0 if cbow else n_in, (targets >= 0).sum(axis=1))
@@ -164,17 +168,51 @@ def test_window_step_is_word2vec_c_loop(seed, window, cbow):
 
 @pytest.mark.parametrize("cbow", [False, True])
 def test_window_step_result_does_not_depend_on_the_call_size(cbow):
-    """The trainer cuts a slice into calls of --batch-size centres: cut anywhere, same tables."""
+    """The trainer cuts a slice into calls of consecutive centres: cut anywhere, same tables."""
     from gputrain.w2v.window_step import cbow_window_step, sgns_window_step
 
     window = 5
-    words, contexts, targets, w_in, w_out = window_problem(3, window)
+    (words, sentence, reach), _, targets, w_in, w_out = window_problem(3, window)
     step = cbow_window_step if cbow else sgns_window_step
     whole_in, whole_out = w_in.copy(), w_out.copy()
-    step(whole_in, whole_out, words, contexts >= 0, targets, 0.05)
+    whole = step(whole_in, whole_out, words, sentence, reach, targets, 0.05)
     cut_in, cut_out = w_in.copy(), w_out.copy()
+    loss, pairs = 0.0, 0
     for lo, hi in ((0, 7), (7, 8), (8, 40)):
-        step(cut_in, cut_out, words[lo:hi + 2 * window], contexts[lo:hi] >= 0, targets[lo:hi],
-             0.05)
+        part = step(cut_in, cut_out, words[lo:hi + 2 * window], sentence[lo:hi + 2 * window],
+                    reach[lo:hi], targets[lo:hi], 0.05)
+        loss, pairs = loss + part[0], pairs + part[1]
     np.testing.assert_array_equal(cut_in, whole_in)
     np.testing.assert_array_equal(cut_out, whole_out)
+    assert pairs == whole[1] and loss == pytest.approx(whole[0], rel=1e-6)
+
+
+def test_window_step_rejects_a_reach_beyond_its_padding():
+    from gputrain.w2v.window_step import sgns_window_step
+
+    (words, sentence, reach), _, targets, w_in, w_out = window_problem(4, 3)
+    with pytest.raises(ValueError, match="reach"):
+        sgns_window_step(w_in, w_out, words, sentence, reach + 3, targets, 0.05)
+    with pytest.raises(TypeError, match="int32"):
+        sgns_window_step(w_in, w_out, words, sentence.astype(np.int64), reach, targets, 0.05)
+
+
+def test_slice_batches_cover_every_kept_word_once_with_its_sentence():
+    from gputrain.w2v.batches import negative_table, slice_batches
+
+    ids = np.arange(50, dtype=np.int32)  # word i at position i
+    sentence = np.repeat(np.arange(5), 10)
+    table = negative_table(np.ones(50), 0.75)
+    keep = np.full(50, 0.5, np.float32)
+    runs = list(slice_batches(ids, sentence, keep, table, np.random.default_rng(0), 3, 2, 8))
+    kept = np.concatenate([words[3:-3] for words, *_ in runs])
+    assert 10 < len(kept) < 40 and (np.diff(kept) > 0).all()  # each kept word once, in order
+    for words, sent, reach, targets, _ in runs:
+        assert len(reach) <= 8 and reach.min() >= 1 and reach.max() <= 3
+        np.testing.assert_array_equal(targets[:, 0], words[3:-3])
+        known = words >= 0
+        np.testing.assert_array_equal(sent[known], sentence[words[known]])
+    np.testing.assert_array_equal(runs[1][0][:3], runs[0][0][-6:-3])  # padding: neighbours
+    assert (runs[0][0][:3] == -1).all() and (runs[-1][0][-3:] == -1).all()
+    fractions = [f for *_, f in runs]
+    assert fractions == sorted(fractions) and fractions[-1] == (kept[-1] + 1) / 50
