@@ -8,8 +8,12 @@ output row ``o`` (the centre, then its negatives) ``g = lr * (label - sigmoid(h 
 ``neu1e += g * o``, ``o += g * h``; then every context row ``+= neu1e``. Skip-gram: per
 context word ``c`` of the centre, the same with ``h = w_in[c]``, then ``w_in[c] += neu1e``
 (so ``B`` centres equal ``B`` one-centre minibatches of step.py for CBOW, and one per
-(centre, context) for skip-gram, up to repeated output rows; tests check both against a
-plain loop). The windows are given as positions instead of a ``contexts`` matrix:
+(centre, context) for skip-gram, up to repeated output rows; tests check the loop against a
+literal transcription of word2vec.c's). With ``signs`` (hierarchical softmax) a term whose
+``|h . o|`` is 6 or more counts in the loss but updates nothing, as in word2vec.c's and
+gensim's HS loops (negative sampling keeps every term, as word2vec.c's).
+
+The windows are given as positions instead of a ``contexts`` matrix:
 
 ``words`` int32 ``(B + 2W,)``
     the (kept) words from ``W`` before the first centre to ``W`` after the last, ``-1``
@@ -43,6 +47,7 @@ _FAST = {"nsz", "reassoc", "contract"}  # SIMD sums; no finite-math assumption (
 _NO_SIGNS = np.zeros((0, 0), np.float32)
 _ONE = np.float32(1.0)
 _CLIP = np.float32(CLIP)
+_MAX_EXP = np.float32(6.0)  # word2vec.c's and gensim's HS skip a term with |dot| >= this
 
 
 def _jit(fn):
@@ -107,6 +112,7 @@ def _sign(targets, signs, b, t):
 @_jit
 def _cbow(w_in, w_out, words, sentence, reach, targets, signs, lr):
     half = (len(words) - len(reach)) // 2  # W
+    hs = signs.shape[0] != 0  # hierarchical softmax: saturated nodes are left alone
     h = np.empty((1, w_in.shape[1]), np.float32)  # the context mean
     grad_h = np.empty((1, w_in.shape[1]), np.float32)  # word2vec.c's neu1e
     loss, product = 0.0, 1.0  # the summed loss is loss + log(product): _tally
@@ -130,9 +136,12 @@ def _cbow(w_in, w_out, words, sentence, reach, targets, signs, lr):
             sign = _sign(targets, signs, b, t)
             if sign != 0.0:
                 o = targets[b, t]
-                g, d = _term(_dot(h, 0, w_out, o), sign, lr)
+                dot = _dot(h, 0, w_out, o)
+                g, d = _term(dot, sign, lr)
                 loss, product = _tally(loss, product, d)
                 pairs += 1
+                if hs and abs(dot) >= _MAX_EXP:
+                    continue
                 _axpy(g, w_out, o, grad_h, 0)
                 _axpy(g, h, 0, w_out, o)
         for p in range(lo, hi):  # every context row gets the whole error (word2vec.c's rule)
@@ -144,6 +153,7 @@ def _cbow(w_in, w_out, words, sentence, reach, targets, signs, lr):
 @_jit
 def _sgns(w_in, w_out, words, sentence, reach, targets, signs, lr):
     half = (len(words) - len(reach)) // 2  # W
+    hs = signs.shape[0] != 0  # hierarchical softmax: saturated nodes are left alone
     grad = np.empty((1, w_in.shape[1]), np.float32)  # the input row's update (neu1e)
     loss, product = 0.0, 1.0  # the summed loss is loss + log(product): _tally
     pairs = 0  # input-output terms
@@ -158,9 +168,12 @@ def _sgns(w_in, w_out, words, sentence, reach, targets, signs, lr):
                 sign = _sign(targets, signs, b, t)
                 if sign != 0.0:
                     o = targets[b, t]
-                    g, d = _term(_dot(w_in, row, w_out, o), sign, lr)
+                    dot = _dot(w_in, row, w_out, o)
+                    g, d = _term(dot, sign, lr)
                     loss, product = _tally(loss, product, d)
                     pairs += 1
+                    if hs and abs(dot) >= _MAX_EXP:
+                        continue
                     _axpy(g, w_out, o, grad, 0)
                     _axpy(g, w_in, row, w_out, o)
             _axpy(_ONE, grad, 0, w_in, row)

@@ -81,7 +81,7 @@ def test_a_launch_moves_an_inner_node_by_at_most_max_repeats_centres():
     assert np.allclose(weight[points == 0], 1.0)  # on 4 paths
 
 
-def _problem(seed, n=30, n_words=40, dim=6, window=3):
+def _problem(seed, n=30, n_words=40, dim=6, window=3, scale=0.3):
     from gputrain.w2v.device_twin import window_contexts
 
     rng = np.random.default_rng(seed)
@@ -92,15 +92,20 @@ def _problem(seed, n=30, n_words=40, dim=6, window=3):
     pad = np.full(window, -1, np.int32)
     windows = (np.concatenate([pad, kept, pad]), np.concatenate([pad, sentence, pad]), reach)
     points, signs = huffman_paths(rng.zipf(1.5, n_words)).batch(kept)
-    tables = [rng.normal(0, 0.3, (n_words, dim)).astype(np.float32) for _ in range(2)]
+    tables = [rng.normal(0, scale, (n_words, dim)).astype(np.float32) for _ in range(2)]
     return windows, contexts, points, signs, tables
 
 
 @pytest.mark.parametrize("cbow", [False, True])
-def test_hs_window_step_is_word2vec_c_loop(cbow):
+@pytest.mark.parametrize("scale", [0.3, 1.5])
+def test_hs_window_step_is_word2vec_c_loop(cbow, scale):
     """The loss is word2vec.c's, -log sigmoid(+-h.w) with label 1 - code, and the updates
-    its loop's: each inner node moved as soon as its term is done (the root too)."""
-    windows, contexts, points, signs, (w_in, w_hs) = _problem(5)
+    its loop's: each inner node moved as soon as its term is done (the root too), none
+    where |h.w| >= 6 (scale 1.5: many such terms)."""
+    windows, contexts, points, signs, (w_in, w_hs) = _problem(5, scale=scale)
+    if scale > 1:
+        dots = np.abs(w_in[contexts[contexts >= 0]] @ w_hs.T)
+        assert (dots >= 6).mean() > 0.05
     want_in, want_hs, want = step_tests.word2vec_c_loop(w_in, w_hs, contexts, points, 0.1,
                                                         cbow, signs)
     window_step = cbow_window_step if cbow else sgns_window_step

@@ -99,8 +99,10 @@ def test_rejects_wrong_dtypes():
 def word2vec_c_loop(w_in, w_out, contexts, targets, lr, cbow, signs=None):
     """word2vec.c's training loop, literally, in float64: centre after centre (skip-gram:
     context word after context word), each output row updated as soon as its term is done,
-    the input rows at the end of their group of terms. ``signs``: +1/-1 labels (HS)."""
+    the input rows at the end of their group of terms. ``signs``: +1/-1 labels (HS), and
+    then a term with |dot| >= 6 updates nothing (word2vec.c's HS; its NS keeps them)."""
     w_in, w_out = w_in.astype(np.float64), w_out.astype(np.float64)
+    hs = signs is not None
     if signs is None:
         signs = np.where(np.arange(targets.shape[1]) == 0, 1.0, -1.0)[None].repeat(len(targets), 0)
     loss = 0.0
@@ -113,8 +115,11 @@ def word2vec_c_loop(w_in, w_out, contexts, targets, lr, cbow, signs=None):
                 if t < 0:
                     continue
                 label = 1.0 if sign > 0 else 0.0
-                p = _sigmoid(h @ w_out[t])
+                f = h @ w_out[t]
+                p = _sigmoid(f)
                 loss += -np.log(p) if label else -np.log(1 - p)
+                if hs and abs(f) >= 6:  # word2vec.c's HS: "if (f <= -MAX_EXP) continue; ..."
+                    continue
                 g = lr * (label - p)
                 neu1e += g * w_out[t]
                 w_out[t] += g * h
