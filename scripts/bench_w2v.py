@@ -60,12 +60,12 @@ GENSIM = textwrap.dedent("""
 FASTTEXT = textwrap.dedent("""
     import sys
     import fasttext
-    corpus, out, epochs, threads, sg, hs, negative, alpha, seed = sys.argv[1:10]
+    corpus, out, epochs, threads, sg, hs, negative, alpha = sys.argv[1:9]  # no seed option
     model = fasttext.train_unsupervised(
         corpus, model="skipgram" if int(sg) else "cbow", loss="hs" if int(hs) else "ns",
         neg=int(negative), lr=float(alpha), dim={dim}, ws={window}, t={sample},
         minCount={min_count}, epoch=int(epochs), thread=int(threads), minn=0, maxn=0,
-        seed=int(seed), verbose=0)
+        verbose=0)
     words = model.get_words()
     with open(out, "w", encoding="utf-8") as f:
         f.write(f"{{len(words)}} {dim}\\n")
@@ -137,7 +137,7 @@ def evaluate(path: Path, eval_dir: Path) -> dict:
 
 def commands(work: Path, lines: Path, args, seed: int) -> dict[str, list[str]]:
     """The command line of each system (word2vec.c and fastText when installed) with this
-    random seed (word2vec.c has no seed option)."""
+    random seed (word2vec.c and fastText's Python API have no seed option)."""
     s = SETTINGS
     negative = 0 if args.hs and not args.negative else args.negative
 
