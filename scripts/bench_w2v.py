@@ -1,9 +1,17 @@
 """word2vec training speed and quality: ``gputrain w2v`` against gensim 4 ``Word2Vec``
 (and word2vec.c and fastText when installed: ``pip install word2vec fasttext``).
 
+``gensim`` reads the file with ``corpus_file`` (its fast mode); ``gensim-iter`` reads it
+as a ``LineSentence`` iterable. They differ in more than speed: in ``corpus_file`` mode
+each worker decays the learning rate by its *own* share of the corpus (gensim 4.4's
+``word2vec_corpusfile.pyx``: ``epoch_progress = its words / all words``), so with 2
+workers every epoch ends at the rate of half-way through it and the run ends at 0.1 alpha,
+a higher rate than the linear schedule that word2vec.c, gensim's iterable mode and
+gputrain follow.
+
     python scripts/bench_w2v.py CORPUS --eval-dir DIR [--tokens N] [--epochs E] [--threads T]
         [--cbow] [--hs] [--negative K] [--alpha A] [--rounds R] [--seed S]
-        [--peers gensim,word2vec.c,fasttext]
+        [--peers gensim,gensim-iter,word2vec.c,fasttext]
 
 Writes the corpus as lines of 1,000 words (optionally only its first N tokens: gensim's
 ``corpus_file`` mode silently truncates lines over 10,000 words), then trains every system
@@ -49,8 +57,10 @@ SETTINGS = dict(dim=100, window=5, sample=1e-3, min_count=5)
 GENSIM = textwrap.dedent("""
     import sys
     from gensim.models import Word2Vec
-    corpus, out, epochs, threads, sg, hs, negative, alpha, seed = sys.argv[1:10]
-    model = Word2Vec(corpus_file=corpus, sg=int(sg), hs=int(hs), negative=int(negative),
+    from gensim.models.word2vec import LineSentence
+    corpus, out, epochs, threads, sg, hs, negative, alpha, seed, mode = sys.argv[1:11]
+    source = dict(corpus_file=corpus) if mode == "file" else dict(sentences=LineSentence(corpus))
+    model = Word2Vec(**source, sg=int(sg), hs=int(hs), negative=int(negative),
                      alpha=float(alpha), vector_size={dim}, window={window},
                      sample={sample}, min_count={min_count}, epochs=int(epochs),
                      workers=int(threads), seed=int(seed))
@@ -72,7 +82,7 @@ FASTTEXT = textwrap.dedent("""
         for w in words:
             f.write(w + " " + " ".join(f"{{x:.6f}}" for x in model.get_word_vector(w)) + "\\n")
 """).format(**SETTINGS)
-PEERS = ("gensim", "word2vec.c", "fasttext")
+PEERS = ("gensim", "gensim-iter", "word2vec.c", "fasttext")
 
 
 def write_lines(corpus: Path, out: Path, tokens: int | None, per_line: int = 1000) -> int:
@@ -155,7 +165,7 @@ def commands(work: Path, lines: Path, args, seed: int) -> dict[str, list[str]]:
                      "--threads", str(args.threads), "--seed", str(seed), "--device", "cpu",
                      "--quiet", "--no-plot"]
                     + (["--cbow"] if args.cbow else []) + (["--hs"] if args.hs else []),
-        "gensim": [sys.executable, "-c", GENSIM, *peer_args("gensim")],
+        "gensim": [sys.executable, "-c", GENSIM, *peer_args("gensim"), "file"],
     }
     w2v_c = shutil.which("word2vec", path=str(Path(sys.executable).parent))
     if "word2vec.c" in args.peers and w2v_c:
@@ -165,6 +175,8 @@ def commands(work: Path, lines: Path, args, seed: int) -> dict[str, list[str]]:
             "-min-count", str(s["min_count"]), "-negative", str(negative),
             "-hs", "1" if args.hs else "0", "-cbow", "1" if args.cbow else "0",
             "-alpha", str(args.alpha), "-iter", str(args.epochs), "-threads", str(args.threads)]
+    if "gensim-iter" in args.peers:
+        cmds["gensim-iter"] = [sys.executable, "-c", GENSIM, *peer_args("gensim-iter"), "iter"]
     if "fasttext" in args.peers and importlib.util.find_spec("fasttext"):
         cmds["fasttext"] = [sys.executable, "-c", FASTTEXT, *peer_args("fasttext")]
     missing = sorted(set(args.peers) - set(cmds))
@@ -195,7 +207,9 @@ def main() -> None:
                          "by about 0.01 between seeds on 3M tokens)")
     ap.add_argument("--seed", type=int, default=1, help="the first round's seed")
     ap.add_argument("--peers", default="gensim", metavar="NAMES",
-                    help="comma-separated: gensim,word2vec.c,fasttext (default gensim)")
+                    help="comma-separated: gensim,gensim-iter,word2vec.c,fasttext (default "
+                         "gensim; gensim-iter: gensim reading a LineSentence iterable instead "
+                         "of corpus_file)")
     args = ap.parse_args()
     args.peers = [p for p in args.peers.split(",") if p]
     if args.negative is None:
