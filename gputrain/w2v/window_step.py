@@ -31,7 +31,7 @@ Why sequential and compiled: a minibatch applied at once (step.py's semantics) n
 ``(B, d)`` buffers of means and gradients and a second pass over every row, and sums the
 stale updates of a repeated row (the most frequent words, the Huffman root); word2vec.c's
 order reads each row where it is used and keeps only one row of scratch (measured per
-3M-token CBOW run, about 1.6x faster than the minibatch version of this loop). The first
+3M-token CBOW run, about 1.5x faster than the minibatch version of this loop). The first
 call compiles (5-20 s) and numba caches the machine code on disk; a later process loads it
 (about 1 s, with numba's import).
 """

@@ -154,8 +154,7 @@ def api_server(tmp_path_factory):
     _reap_trainers(root)
 
 
-# three topics of 40 words ("royal0".."royal39", ...); a tiny vocabulary with the default
-# word2vec batch size diverges, 120 words train well in a second
+# three topics of 40 words ("royal0".."royal39", ...): 120 words train well in a second
 TOPICS = tuple(tuple(f"{name}{i}" for i in range(40)) for name in ("royal", "fruit", "motor"))
 
 
