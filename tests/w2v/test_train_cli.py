@@ -149,8 +149,10 @@ def test_unwritable_output_fails_before_training(tmp_path, capsys, monkeypatch, 
 def test_sigterm_checkpoints_exit_75_then_resume_finishes(tmp_path):
     c = corpus(tmp_path / "c.txt", lines=3000)
     out, events = tmp_path / "v.bin", tmp_path / "ev.jsonl"
+    # 1000 epochs (36M words, ~10 s): the signal must land while it trains (20 epochs
+    # took ~0.2 s once the CPU loop became sequential, so it landed after the end)
     cmd = [sys.executable, "-m", "gputrain", "w2v", str(c), "-o", str(out), "--dim", "16",
-           "--epochs", "20", "--events", str(events), "--quiet", "--checkpoint-every",
+           "--epochs", "1000", "--events", str(events), "--quiet", "--checkpoint-every",
            "100000"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
