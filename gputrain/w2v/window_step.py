@@ -110,11 +110,34 @@ def _sign(targets, signs, b, t):
 
 
 @_jit
+def _outputs(x, i, w_out, targets, signs, b, lr, neu1e, loss, product):
+    """word2vec.c's inner loop: input row ``x[i]`` against centre ``b``'s output rows,
+    each updated at once; their error summed into ``neu1e[0]`` (zeroed first) for the
+    caller to apply. Returns ``(loss, product, terms)`` (:func:`_tally`)."""
+    hs = signs.shape[0] != 0  # hierarchical softmax: saturated nodes are left alone
+    neu1e[0, :] = 0.0
+    terms = 0
+    for t in range(targets.shape[1]):
+        sign = _sign(targets, signs, b, t)
+        if sign == 0.0:
+            continue
+        o = targets[b, t]
+        dot = _dot(x, i, w_out, o)
+        g, d = _term(dot, sign, lr)
+        loss, product = _tally(loss, product, d)
+        terms += 1
+        if hs and abs(dot) >= _MAX_EXP:
+            continue
+        _axpy(g, w_out, o, neu1e, 0)
+        _axpy(g, x, i, w_out, o)
+    return loss, product, terms
+
+
+@_jit
 def _cbow(w_in, w_out, words, sentence, reach, targets, signs, lr):
     half = (len(words) - len(reach)) // 2  # W
-    hs = signs.shape[0] != 0  # hierarchical softmax: saturated nodes are left alone
     h = np.empty((1, w_in.shape[1]), np.float32)  # the context mean
-    grad_h = np.empty((1, w_in.shape[1]), np.float32)  # word2vec.c's neu1e
+    neu1e = np.empty((1, w_in.shape[1]), np.float32)
     loss, product = 0.0, 1.0  # the summed loss is loss + log(product): _tally
     pairs = 0  # input-output terms
     for b in range(len(reach)):
@@ -131,30 +154,19 @@ def _cbow(w_in, w_out, words, sentence, reach, targets, signs, lr):
         inv = _ONE / np.float32(count)
         for k in range(h.shape[1]):
             h[0, k] *= inv
-        grad_h[0, :] = 0.0
-        for t in range(targets.shape[1]):
-            sign = _sign(targets, signs, b, t)
-            if sign != 0.0:
-                o = targets[b, t]
-                dot = _dot(h, 0, w_out, o)
-                g, d = _term(dot, sign, lr)
-                loss, product = _tally(loss, product, d)
-                pairs += 1
-                if hs and abs(dot) >= _MAX_EXP:
-                    continue
-                _axpy(g, w_out, o, grad_h, 0)
-                _axpy(g, h, 0, w_out, o)
+        loss, product, terms = _outputs(h, 0, w_out, targets, signs, b, lr, neu1e, loss,
+                                        product)
+        pairs += terms
         for p in range(lo, hi):  # every context row gets the whole error (word2vec.c's rule)
             if p != centre and words[p] >= 0 and sentence[p] == sentence[centre]:
-                _axpy(_ONE, grad_h, 0, w_in, words[p])
+                _axpy(_ONE, neu1e, 0, w_in, words[p])
     return loss + np.log(product), pairs
 
 
 @_jit
 def _sgns(w_in, w_out, words, sentence, reach, targets, signs, lr):
     half = (len(words) - len(reach)) // 2  # W
-    hs = signs.shape[0] != 0  # hierarchical softmax: saturated nodes are left alone
-    grad = np.empty((1, w_in.shape[1]), np.float32)  # the input row's update (neu1e)
+    neu1e = np.empty((1, w_in.shape[1]), np.float32)
     loss, product = 0.0, 1.0  # the summed loss is loss + log(product): _tally
     pairs = 0  # input-output terms
     for b in range(len(reach)):
@@ -163,20 +175,10 @@ def _sgns(w_in, w_out, words, sentence, reach, targets, signs, lr):
             row = words[p]
             if p == centre or row < 0 or sentence[p] != sentence[centre]:
                 continue
-            grad[0, :] = 0.0
-            for t in range(targets.shape[1]):
-                sign = _sign(targets, signs, b, t)
-                if sign != 0.0:
-                    o = targets[b, t]
-                    dot = _dot(w_in, row, w_out, o)
-                    g, d = _term(dot, sign, lr)
-                    loss, product = _tally(loss, product, d)
-                    pairs += 1
-                    if hs and abs(dot) >= _MAX_EXP:
-                        continue
-                    _axpy(g, w_out, o, grad, 0)
-                    _axpy(g, w_in, row, w_out, o)
-            _axpy(_ONE, grad, 0, w_in, row)
+            loss, product, terms = _outputs(w_in, row, w_out, targets, signs, b, lr, neu1e,
+                                            loss, product)
+            pairs += terms
+            _axpy(_ONE, neu1e, 0, w_in, row)
     return loss + np.log(product), pairs
 
 
