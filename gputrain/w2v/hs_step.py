@@ -1,13 +1,14 @@
-"""One minibatch through the output layers that are on: negative sampling, hierarchical
-softmax, or both (word2vec.c's ``-negative K -hs 1``).
+"""One call of the CPU loop through the output layers that are on: negative sampling,
+hierarchical softmax, or both (word2vec.c's ``-negative K -hs 1``).
 
 Negative sampling updates ``w_in`` and ``w_out`` with the centre as positive and its
 negatives; hierarchical softmax updates ``w_in`` and ``w_hs`` (one row per Huffman inner
 node) along the centre's path, with the same step function given the path's code bits as
-``signs`` (:mod:`gputrain.w2v.huffman`). With both on, the two steps run one after the
-other on the same minibatch (word2vec.c adds both errors to the input row at once; here
-the HS step sees the input rows the NS step just updated, a difference of one step's
-update on an SGD step).
+``signs`` (:mod:`gputrain.w2v.huffman`). With both on, the two passes run one after the
+other over the same run of centres (up to 10,000 of them): the NS pass first, then the HS
+pass over input rows the NS pass already moved. word2vec.c instead adds both errors to an
+input row in one go, centre by centre; the two orders differ by the NS updates of the
+other centres of the run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gputrain.w2v.huffman import HuffmanPaths
 def output_steps(step: Callable[..., tuple[float, int]], state, inputs: tuple,
                  targets: np.ndarray, lr: float, *, negative: bool,
                  paths: HuffmanPaths | None) -> tuple[float, int]:
-    """Train one minibatch; returns (loss sum, number of input-output terms).
+    """Train one run of centres; returns (loss sum, number of input-output terms).
 
     ``step(w_in, w_out, *inputs, targets, lr[, signs])`` is one of
     :mod:`gputrain.w2v.window_step`'s steps with its input layout ``inputs``; ``targets[:, 0]``
